@@ -1,0 +1,34 @@
+"""Helpers for the course *Sharing state between Python processes*.
+
+Worker functions live here, not in the notebooks, because the ``spawn`` and
+``forkserver`` start methods start a fresh interpreter that must *import* the
+function it runs; a function defined in a notebook cannot be imported.
+
+Modules, by what they hold:
+
+``helpers.machine``
+    What this machine offers: usable CPUs (cgroup-aware), ``/dev/shm`` room, the
+    start method, and the setup report of lesson 00.
+``helpers.deadline``
+    Run processes under a deadline; terminate and report any that overrun.
+``helpers.feedback``
+    The self-check machinery behind every exercise.
+``helpers.cleanup``
+    Release what a lesson created (the last cell of every lesson).
+``helpers.isolation``
+    Lesson 01: workers and checks for process isolation.
+``helpers.shared_ctypes``
+    Lesson 02: workers and checks for ``Value`` and ``Array``.
+"""
+
+from helpers.deadline import DeadlineReport, run_with_deadline
+from helpers.machine import setup_report, shm_room, start_method, usable_cpus
+
+__all__ = [
+    "DeadlineReport",
+    "run_with_deadline",
+    "setup_report",
+    "shm_room",
+    "start_method",
+    "usable_cpus",
+]

@@ -1,0 +1,277 @@
+"""Lesson 01, process isolation: workers, runners and exercise checks.
+
+Each process has its own memory. The seed article's first program shows it:
+a child appends squares to a global list and prints ``[25, 100, 225]``; the
+parent's list, printed afterwards, is still ``[]``. The worker of that program,
+:func:`square_numbers`, lives here so that every start method can import it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+from helpers.deadline import run_with_deadline
+from helpers.feedback import Feedback, self_check
+
+__all__ = [
+    "ChildRun",
+    "ScriptRun",
+    "check_guarded_script",
+    "check_predictions",
+    "first_error_line",
+    "result",
+    "run_capturing_stderr",
+    "run_script_source",
+    "square_numbers",
+    "square_numbers_to_queue",
+    "what_the_child_sees",
+]
+
+#: The global list of the seed program. Each process has its own copy.
+result: list[int] = []
+
+
+def square_numbers(numbers: list[int]) -> None:
+    """Append the square of each number to the global ``result`` and print it.
+
+    This is the seed article's worker. Run it in a child process: the child
+    prints the filled list, but the parent's ``result`` stays as it was.
+    """
+    for n in numbers:
+        result.append(n * n)
+    print(f"Result (in process {multiprocessing.current_process().name}): {result}", flush=True)
+
+
+def square_numbers_to_queue(numbers: list[int], queue: Any) -> None:
+    """Like :func:`square_numbers`, but send the child's list back through ``queue``."""
+    for n in numbers:
+        result.append(n * n)
+    queue.put(list(result))
+
+
+def what_the_child_sees(queue: Any) -> None:
+    """Send the child's view of the global ``result`` back through ``queue``.
+
+    Under ``fork`` the child starts as a copy of the parent, so it sees what
+    the parent had put in ``result`` before ``start()``. Under ``spawn`` and
+    ``forkserver`` the child imports this module afresh and sees ``[]``.
+    """
+    queue.put(list(result))
+
+
+def first_error_line(stderr: str) -> str:
+    """Return ``"ExceptionName: its message"`` for the last exception in a traceback text.
+
+    A message that spans several lines is joined up to its first blank line
+    (the longer explanations after it differ between Python versions).
+    Returns ``""`` when ``stderr`` holds no exception.
+    """
+    lines = stderr.splitlines()
+    for i in range(len(lines) - 1, -1, -1):
+        match = re.match(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)):?\s*(.*)$", lines[i])
+        if match:
+            name, first = match.groups()
+            words = [first.strip()] if first.strip() else []
+            for line in lines[i + 1 :]:
+                if not line.strip():
+                    if words:
+                        break
+                    continue
+                words.append(line.strip())
+            return f"{name}: {' '.join(words)}" if words else name
+    return ""
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """What a child process left behind: exit code and what it wrote to stderr."""
+
+    exitcode: int | None
+    stderr: str
+
+    @property
+    def error(self) -> str:
+        """The child's exception as one line, or ``""`` if it raised none."""
+        return first_error_line(self.stderr)
+
+
+def run_capturing_stderr(process: BaseProcess, seconds: float = 10) -> ChildRun:
+    """Start a ``spawn`` process under a deadline and capture what it writes to stderr.
+
+    A spawn child is a new interpreter whose file descriptor 2 is inherited
+    from the parent at start. This function points descriptor 2 at a
+    temporary file for the moment of ``start()``, so the child's traceback,
+    if any, is captured instead of being lost or mixed into the notebook.
+
+    Only ``spawn`` processes are accepted: a ``fork`` child writes through the
+    parent's Python-level ``sys.stderr`` and a ``forkserver`` child inherits
+    the descriptors of the fork server, not ours.
+    """
+    if not isinstance(process, BaseProcess):
+        raise TypeError(f"expected a Process object, got {process!r}")
+    if process.pid is not None:
+        raise ValueError("the process was already started; pass a new, unstarted Process")
+    method = getattr(process, "_start_method", None)
+    if method != "spawn":
+        raise ValueError(
+            f"run_capturing_stderr needs a spawn process, got start method {method!r}; "
+            "create it with multiprocessing.get_context('spawn').Process(...)"
+        )
+    with tempfile.TemporaryFile() as err:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(err.fileno(), 2)
+            process.start()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        report = run_with_deadline([process], seconds)
+        err.seek(0)
+        text = err.read().decode(errors="replace")
+    exitcode = None if report.overran else process.exitcode
+    return ChildRun(exitcode, text)
+
+
+@dataclass(frozen=True)
+class ScriptRun:
+    """The result of running a script: exit code, its stdout, and its stderr."""
+
+    returncode: int | None
+    stdout: str
+    stderr: str
+
+    @property
+    def error(self) -> str:
+        """The first line of the last exception in stderr, or ``""``."""
+        return first_error_line(self.stderr)
+
+    def __str__(self) -> str:
+        lines = [f"exit code: {self.returncode}"]
+        lines += [f"stdout: {line}" for line in self.stdout.splitlines()]
+        lines.append(f"error:  {self.error or 'none'}")
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # IPython display hook
+        printer.text(str(self))
+
+
+def run_script_source(source: str, *args: str, seconds: float = 20) -> ScriptRun:
+    """Save ``source`` as a script in a temporary folder and run it with this Python.
+
+    ``args`` are passed on its command line (lesson 01 passes a start method).
+    A script that runs longer than ``seconds`` is killed and reported with
+    ``returncode`` None. The folder is removed afterwards.
+    """
+    if not isinstance(source, str) or not source.strip():
+        raise ValueError("source must be the text of a Python script, got an empty or non-string value")
+    with tempfile.TemporaryDirectory(prefix="course-script-") as folder:
+        path = Path(folder) / "script.py"
+        path.write_text(source)
+        try:
+            done = subprocess.run(
+                [sys.executable, str(path), *args],
+                capture_output=True,
+                text=True,
+                timeout=seconds,
+                cwd=folder,
+            )
+        except subprocess.TimeoutExpired as exc:
+            def text(data: bytes | str | None) -> str:
+                return data.decode(errors="replace") if isinstance(data, bytes) else data or ""
+
+            return ScriptRun(None, text(exc.stdout), text(exc.stderr))
+    return ScriptRun(done.returncode, done.stdout, done.stderr)
+
+
+# ---------------------------------------------------------------- exercises
+
+
+def _child_view(method: str, prefill: list[int]) -> list[int]:
+    """Run :func:`what_the_child_sees` with ``result`` set to ``prefill`` in the parent."""
+    ctx = multiprocessing.get_context(method)
+    queue = ctx.Queue()
+    saved = list(result)
+    result[:] = prefill
+    try:
+        child = ctx.Process(target=what_the_child_sees, args=(queue,), name=f"{method}-child")
+        child.start()
+    finally:
+        result[:] = saved
+    try:
+        seen: list[int] = queue.get(timeout=10)
+    finally:
+        run_with_deadline([child], 10)
+        queue.close()
+        queue.join_thread()
+    return seen
+
+
+@self_check("what does a child see of the parent's list?")
+def check_predictions(feedback: Feedback, predictions: dict[str, bool]) -> None:
+    """Check ``predictions``: start method -> does the child see the parent's change?
+
+    The check runs the experiment for every start method this platform has:
+    the parent appends to ``helpers.isolation.result`` *before* starting a
+    child, and the child reports what it sees.
+    """
+    if not isinstance(predictions, dict):
+        feedback.fail(f"predictions should be a dict like {{'fork': True, ...}}, got {type(predictions).__name__}")
+        return
+    for method in multiprocessing.get_all_start_methods():
+        guess = predictions.get(method)
+        if guess not in (True, False):
+            feedback.fail(f"{method}: fill in True or False (now {guess!r})")
+            continue
+        seen = _child_view(method, [1, 2, 3])
+        sees_change = seen == [1, 2, 3]
+        feedback.expect(
+            guess == sees_change,
+            f"{method}: right, the child saw {seen}",
+            f"{method}: not quite, the child saw {seen}; think about what {method} copies or imports",
+        )
+
+
+_SQUARES_LINE = "Result (in process p1): [25, 100, 225]"
+_PARENT_LINE = "Result (in main program): []"
+
+
+@self_check("a script that also works under spawn")
+def check_guarded_script(feedback: Feedback, source: str) -> None:
+    """Run the script ``source`` with the ``spawn`` start method and check its output.
+
+    The script should print the child's line ``Result (in process p1): [25, 100, 225]``
+    and then the parent's line ``Result (in main program): []``.
+    """
+    if not isinstance(source, str) or "Process" not in source:
+        feedback.fail("fixed_script should be the text of the script, with your fix in it")
+        return
+    run = run_script_source(source, "spawn")
+    if run.returncode is None:
+        feedback.fail("the script did not finish within 20 s; does it start processes in a loop?")
+        return
+    feedback.expect(
+        not run.error,
+        "the child started without an error",
+        f"a process failed with {run.error}; which lines run again when the child imports the script?",
+    )
+    out = run.stdout.splitlines()
+    feedback.expect(
+        _SQUARES_LINE in out,
+        "the child printed its squares",
+        f"expected the child to print {_SQUARES_LINE!r}; the script printed {out}",
+    )
+    feedback.expect(
+        out.count(_PARENT_LINE) == 1,
+        "the parent printed its (empty) list once",
+        f"expected {_PARENT_LINE!r} exactly once; the script printed {out}",
+    )

@@ -1,0 +1,297 @@
+"""What this machine offers the course: CPUs, shared memory room, start method.
+
+``os.cpu_count()`` counts the CPUs the machine *has*. A process may be allowed
+fewer: its CPU affinity can exclude some, and a container's cgroup quota (how
+mybinder.org gives each user one CPU) caps how much CPU time it gets.
+:func:`usable_cpus` takes both into account; speedups in this course are
+measured against it.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import math
+import multiprocessing
+import os
+import platform
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from helpers.feedback import Feedback, self_check
+
+__all__ = [
+    "MIN_SHM_BYTES",
+    "SUPPORTED_PYTHONS",
+    "SetupReport",
+    "ShmRoom",
+    "cgroup_cpu_limit",
+    "check_usable_cpus",
+    "format_bytes",
+    "setup_report",
+    "shm_room",
+    "start_method",
+    "usable_cpus",
+]
+
+#: The lessons size their shared-memory demos to fit; below this they cannot.
+MIN_SHM_BYTES = 32 * 2**20
+#: Python versions the course is tested on (major, minor).
+SUPPORTED_PYTHONS = ((3, 10), (3, 11), (3, 12), (3, 13))
+#: Packages the lessons import, shown in the setup report.
+COURSE_PACKAGES = ("numpy", "matplotlib", "ipywidgets", "ipykernel")
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return None
+
+
+def _cgroup_dirs(base: Path, cgroup_path: str) -> list[Path]:
+    """Directories to look in for a limit: the process's own cgroup and its ancestors.
+
+    Inside a container the cgroup file system is often mounted at the
+    container's own cgroup, so ``base`` itself is included last.
+    """
+    parts = [p for p in cgroup_path.strip("/").split("/") if p]
+    dirs = [base.joinpath(*parts[:i]) for i in range(len(parts), 0, -1)]
+    dirs.append(base)
+    return [d for d in dirs if d.is_dir()]
+
+
+def cgroup_cpu_limit(
+    proc_cgroup: str | os.PathLike[str] = "/proc/self/cgroup",
+    cgroup_root: str | os.PathLike[str] = "/sys/fs/cgroup",
+) -> float | None:
+    """Return the CPU quota of this process's cgroup in CPUs, or None if unlimited.
+
+    Reads cgroup v2 (``cpu.max``) and v1 (``cpu.cfs_quota_us`` /
+    ``cpu.cfs_period_us``), for this process's cgroup and each ancestor, and
+    returns the tightest limit. On systems without cgroups (macOS, Windows)
+    it returns None.
+
+    The two paths are parameters so the function can be tested on a fake tree.
+    """
+    text = _read_text(Path(proc_cgroup))
+    if not text:
+        return None
+    root = Path(cgroup_root)
+    limits: list[float] = []
+    for line in text.splitlines():
+        hierarchy, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hierarchy == "0" and controllers == "":
+            # cgroup v2: "0::/path"; a file "cpu.max" holds "max 100000" or "50000 100000".
+            for d in _cgroup_dirs(root, path):
+                quota, _, period = (_read_text(d / "cpu.max") or "").partition(" ")
+                if quota and quota != "max" and period:
+                    limits.append(int(quota) / int(period))
+        elif "cpu" in controllers.split(","):
+            # cgroup v1: the cpu controller may be mounted as cpu, cpu,cpuacct or cpuacct,cpu.
+            for mount in (controllers, "cpu", "cpu,cpuacct", "cpuacct,cpu"):
+                mount_dir = root / mount
+                if mount_dir.is_dir():
+                    break
+            else:
+                continue
+            for d in _cgroup_dirs(mount_dir, path):
+                quota_text = _read_text(d / "cpu.cfs_quota_us")
+                period_text = _read_text(d / "cpu.cfs_period_us")
+                if quota_text and period_text and int(quota_text) > 0:
+                    limits.append(int(quota_text) / int(period_text))
+    return min(limits) if limits else None
+
+
+def usable_cpus() -> int:
+    """Return how many CPUs this process can really use at the same time.
+
+    The smallest of: the CPUs the machine has, the CPUs this process's
+    affinity allows (``os.sched_getaffinity``, where the platform has it),
+    and the cgroup CPU quota rounded up (a container limited to 1.5 CPUs can
+    keep 2 workers busy part of the time). Always at least 1.
+
+    >>> usable_cpus() >= 1
+    True
+    """
+    count = os.cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        count = min(count, len(os.sched_getaffinity(0)))
+    quota = cgroup_cpu_limit()
+    if quota is not None:
+        count = min(count, math.ceil(quota))
+    return max(1, count)
+
+
+@dataclass(frozen=True)
+class ShmRoom:
+    """Room for POSIX shared memory in ``path`` (``/dev/shm`` on Linux)."""
+
+    path: str
+    total_bytes: int
+    free_bytes: int
+
+    def fits(self, nbytes: int, headroom: float = 0.5) -> bool:
+        """True if ``nbytes`` fits in ``headroom`` (a fraction) of the free room."""
+        if nbytes < 0:
+            raise ValueError(f"nbytes must be >= 0, got {nbytes}")
+        if not 0 < headroom <= 1:
+            raise ValueError(f"headroom is a fraction in (0, 1], got {headroom}")
+        return nbytes <= self.free_bytes * headroom
+
+
+def shm_room(path: str | os.PathLike[str] = "/dev/shm") -> ShmRoom | None:
+    """Return the size and free room of the shared-memory file system.
+
+    Returns None where there is no such directory (macOS and Windows keep
+    POSIX shared memory inside the kernel, limited by RAM, not by a file system).
+    In Docker and on mybinder.org ``/dev/shm`` is often only 64 MB: a segment
+    larger than the free room can be *created*, but touching its pages then
+    kills the process with a bus error. Lessons size their demos with this.
+    """
+    try:
+        usage = shutil.disk_usage(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return ShmRoom(str(path), usage.total, usage.free)
+
+
+def start_method() -> str:
+    """Return the start method ``multiprocessing`` uses by default in this process.
+
+    ``fork`` is Linux's default up to Python 3.13, ``forkserver`` from 3.14;
+    macOS (since 3.8) and Windows use ``spawn``.
+    """
+    method = multiprocessing.get_start_method(allow_none=True)
+    if method is None:
+        method = multiprocessing.get_context().get_start_method()
+    return method
+
+
+def format_bytes(nbytes: float) -> str:
+    """Format a byte count with a binary unit, e.g. ``64.0MiB``."""
+    if nbytes < 0:
+        raise ValueError(f"a byte count cannot be negative, got {nbytes}")
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if nbytes < 1024 or unit == "TiB":
+            return f"{nbytes:.0f}{unit}" if unit == "B" else f"{nbytes:.1f}{unit}"
+        nbytes /= 1024
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class SetupRow:
+    """One line of the setup report: what was checked, what was found, is it fine."""
+
+    label: str
+    value: str
+    ok: bool
+    comment: str
+
+
+@dataclass(frozen=True)
+class SetupReport:
+    """The result of :func:`setup_report`; displays as a small table."""
+
+    rows: tuple[SetupRow, ...] = field(default_factory=tuple)
+
+    @property
+    def ready(self) -> bool:
+        """True when every row is fine."""
+        return all(row.ok for row in self.rows)
+
+    def __str__(self) -> str:
+        lines = [f"{'✔' if r.ok else '✘'} {r.label:<14} {r.value:<12} {r.comment}" for r in self.rows]
+        if self.ready:
+            lines.append("Ready: every lesson of the course can run here.")
+        else:
+            lines.append("Not ready: fix the lines marked ✘ (each says how), then run this cell again.")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython display hook
+        printer.text(str(self))
+
+
+def _package_row(name: str) -> SetupRow:
+    try:
+        version = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return SetupRow(name, "missing", False, "run: python -m pip install -r requirements.txt")
+    return SetupRow(name, version, True, "installed")
+
+
+def setup_report(
+    *,
+    python_version: tuple[int, int, int] | None = None,
+    method: str | None = None,
+    cpus: int | None = None,
+    shm: ShmRoom | None | str = "measure",
+    packages: tuple[str, ...] = COURSE_PACKAGES,
+) -> SetupReport:
+    """Check whether this machine is ready for the course (lesson 00).
+
+    Every argument defaults to measuring this machine; pass a value to see
+    how the report reads elsewhere (the tests do this).
+    """
+    py = python_version or sys.version_info[:3]
+    py_ok = tuple(py[:2]) in SUPPORTED_PYTHONS
+    method = method or start_method()
+    rows = [
+        SetupRow(
+            "Python",
+            ".".join(map(str, py)),
+            py_ok,
+            "supported (3.10 to 3.13)" if py_ok else "use Python 3.10, 3.11, 3.12 or 3.13",
+        ),
+        SetupRow(
+            "start method",
+            method,
+            method in ("fork", "spawn", "forkserver"),
+            "default for new processes; lesson 01 compares all three",
+        ),
+        SetupRow(
+            "usable CPUs",
+            str(cpus if cpus is not None else usable_cpus()),
+            True,
+            "the most workers that can run at once (speedups stop here)",
+        ),
+    ]
+    room = shm_room() if shm == "measure" else shm
+    if room is None:
+        rows.append(SetupRow("/dev/shm", "none", True, f"{platform.system()} keeps shared memory in RAM"))
+    elif isinstance(room, ShmRoom):
+        ok = room.free_bytes >= MIN_SHM_BYTES
+        rows.append(
+            SetupRow(
+                "/dev/shm free",
+                format_bytes(room.free_bytes),
+                ok,
+                "room for shared memory; demos size themselves to it"
+                if ok
+                else f"need {format_bytes(MIN_SHM_BYTES)}: free space in /dev/shm or start Docker with --shm-size=256m",
+            )
+        )
+    else:
+        raise TypeError(f"shm must be a ShmRoom, None or 'measure', got {shm!r}")
+    rows.extend(_package_row(name) for name in packages)
+    return SetupReport(tuple(rows))
+
+
+@self_check("how many workers can run at the same time here?")
+def check_usable_cpus(feedback: Feedback, my_cpus: int | None) -> None:
+    """Check lesson 00's exercise: ``my_cpus`` is the number of usable CPUs."""
+    if isinstance(my_cpus, bool) or not isinstance(my_cpus, int):
+        feedback.fail(f"my_cpus should be a whole number, now it is {my_cpus!r}; read the report above")
+        return
+    actual = usable_cpus()
+    feedback.expect(
+        my_cpus == actual,
+        f"right: {actual} worker process(es) can compute at the same time here",
+        f"{my_cpus} is not the 'usable CPUs' line of the report; os.cpu_count() counts the CPUs the "
+        "machine has, not the ones this process may use",
+    )

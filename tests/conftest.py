@@ -1,0 +1,110 @@
+"""Test-run set-up: the kernel nbval uses, the start method, and the leftover check.
+
+Loaded by ``python -m pytest`` because ``tests`` is one of the ``testpaths``.
+
+* ``COURSE_START_METHOD=fork|spawn|forkserver`` makes that the default start
+  method, both in this pytest process (helpers' unit tests) and in the
+  kernels that run the lessons, without editing any notebook.
+* The lessons run in a kernel named ``course-test``, written to a temporary
+  Jupyter path for this run. It is the ordinary ipykernel, started with
+  ``PYTEST_CURRENT_TEST`` removed from its environment: ipykernel stops
+  capturing the output of ``spawn``/``forkserver`` children when that
+  variable is set, so without this a child's ``print`` would be missing under
+  nbval but present in JupyterLab, where students run the lessons.
+* A snapshot of ``/dev/shm`` and of running processes is taken now;
+  ``test_leftovers.py`` runs last and compares.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import leftovers  # noqa: E402  (tests/ is not a package)
+
+KERNEL_NAME = "course-test"
+START_METHOD_VAR = "COURSE_START_METHOD"
+SNAPSHOT_KEY = pytest.StashKey[leftovers.Snapshot]()
+
+# Runs inside the kernel process before ipykernel starts.
+KERNEL_BOOT = """\
+import os, sys
+os.environ.pop("PYTEST_CURRENT_TEST", None)
+method = os.environ.get("COURSE_START_METHOD")
+if method:
+    import multiprocessing
+    multiprocessing.set_start_method(method, force=True)
+if sys.path and sys.path[0] == "":
+    del sys.path[0]
+from ipykernel import kernelapp
+kernelapp.launch_new_instance()
+"""
+
+
+def requested_start_method() -> str | None:
+    """The start method named by COURSE_START_METHOD, checked, or None."""
+    method = os.environ.get(START_METHOD_VAR) or None
+    if method is not None and method not in multiprocessing.get_all_start_methods():
+        raise pytest.UsageError(
+            f"{START_METHOD_VAR}={method!r} is not a start method on this platform; "
+            f"use one of {multiprocessing.get_all_start_methods()}"
+        )
+    return method
+
+
+def write_kernelspec(folder: Path) -> None:
+    """Write the course-test kernelspec under ``folder/kernels``."""
+    spec_dir = folder / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True)
+    spec = {
+        "argv": [sys.executable, "-c", KERNEL_BOOT, "-f", "{connection_file}"],
+        "display_name": "Python 3 (course tests)",
+        "language": "python",
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[SNAPSHOT_KEY] = leftovers.snapshot()
+    method = requested_start_method()
+    if method:
+        multiprocessing.set_start_method(method, force=True)
+    folder = Path(tempfile.mkdtemp(prefix="course-jupyter-"))
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    write_kernelspec(folder)
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(folder), os.environ.get("JUPYTER_PATH")]))
+    option = config.option
+    if getattr(option, "nbval_kernel_name", None) is None and not getattr(option, "nbval_current_env", False):
+        option.nbval_kernel_name = KERNEL_NAME
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from helpers import shm_room, start_method, usable_cpus
+    from helpers.machine import format_bytes
+
+    room = shm_room()
+    shm = format_bytes(room.free_bytes) + " free" if room else "none"
+    return (
+        f"course: start method {start_method()} (set {START_METHOD_VAR} to change), "
+        f"usable CPUs {usable_cpus()}, /dev/shm {shm}, kernel {config.option.nbval_kernel_name}"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the leftover check after everything else, whatever the collection order."""
+    last = [item for item in items if item.path.name == "test_leftovers.py"]
+    items[:] = [item for item in items if item.path.name != "test_leftovers.py"] + last
+
+
+@pytest.fixture
+def run_snapshot(request: pytest.FixtureRequest) -> leftovers.Snapshot:
+    """The /dev/shm names and PIDs that existed when this pytest run started."""
+    return request.config.stash[SNAPSHOT_KEY]
