@@ -11,8 +11,9 @@ Loaded by ``python -m pytest`` because ``tests`` is one of the ``testpaths``.
   capturing the output of ``spawn``/``forkserver`` children when that
   variable is set, so without this a child's ``print`` would be missing under
   nbval but present in JupyterLab, where students run the lessons.
-* A snapshot of ``/dev/shm`` and of running processes is taken now;
-  ``test_leftovers.py`` runs last and compares.
+* A snapshot of ``/dev/shm`` and of running processes is taken now, and the
+  environment gets a marker unique to this run that every kernel and child
+  inherits; ``test_leftovers.py`` runs last and compares.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import os
 import shutil
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -74,6 +76,7 @@ def write_kernelspec(folder: Path) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[SNAPSHOT_KEY] = leftovers.snapshot()
+    os.environ[leftovers.RUN_MARKER] = uuid.uuid4().hex
     method = requested_start_method()
     if method:
         multiprocessing.set_start_method(method, force=True)

@@ -15,9 +15,10 @@ from pathlib import Path
 SHM = Path("/dev/shm")
 PROC = Path("/proc")
 
-#: Command lines of processes a lesson or test starts: kernels, multiprocessing
-#: children (spawn, forkserver, resource tracker) and forked copies of kernels.
-COURSE_PROCESS = re.compile(r"ipykernel|multiprocessing|spawn_main|forkserver|resource_tracker|course-script")
+#: Set by the conftest to a value unique to one pytest run. Kernels inherit it, and so does
+#: every process they start (forked, spawned or run as a script), so a stray process can be
+#: told apart from processes of other programs, and of other test runs on the same machine.
+RUN_MARKER = "COURSE_TEST_RUN"
 
 
 @dataclass(frozen=True)
@@ -63,21 +64,32 @@ def snapshot() -> Snapshot:
     return Snapshot(frozenset(shm_names()), frozenset(pids()))
 
 
+def _environ_has(pid: int, marker: bytes) -> bool:
+    try:
+        return marker in (PROC / str(pid) / "environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+
+
 def _is_own_infrastructure(pid: int, me: int) -> bool:
     """The test process's own resource tracker or fork server: they end when it ends."""
     return _ppid(pid) == me and bool(re.search(r"resource_tracker|forkserver", _cmdline(pid)))
 
 
 def stray_processes(before: Snapshot, me: int | None = None) -> dict[int, str]:
-    """New processes since ``before`` that a lesson or test started and nobody ended."""
+    """Processes of this test run, started since ``before``, that nobody ended.
+
+    A process belongs to this run if it carries this run's marker in its
+    environment (see :data:`RUN_MARKER`) or is a child of the test process.
+    """
     me = os.getpid() if me is None else me
+    marker = f"{RUN_MARKER}={os.environ.get(RUN_MARKER, '')}".encode()
     found = {}
     for pid in pids() - before.pids - {me}:
-        cmd = _cmdline(pid)
-        if not cmd or _is_own_infrastructure(pid, me):
+        if _is_own_infrastructure(pid, me):
             continue
-        if COURSE_PROCESS.search(cmd) or _ppid(pid) == me:
-            found[pid] = cmd
+        if _ppid(pid) == me or (os.environ.get(RUN_MARKER) and _environ_has(pid, marker)):
+            found[pid] = _cmdline(pid)
     return found
 
 

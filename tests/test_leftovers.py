@@ -7,6 +7,8 @@ Array, Lock, Queue, Pool under spawn and forkserver) released.
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from multiprocessing import shared_memory
 
@@ -22,14 +24,19 @@ def test_detector_sees_a_segment_and_a_process(run_snapshot: leftovers.Snapshot)
     import subprocess
 
     segment = shared_memory.SharedMemory(create=True, size=4096)
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)  # course-script"])
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    # An orphan: its parent (the shell) exits at once, so only the run marker ties it to us.
+    shell = subprocess.run(["sh", "-c", "sleep 30 >/dev/null 2>&1 & echo $!"], capture_output=True, text=True)
+    orphan = int(shell.stdout)
     try:
         shm, procs = leftovers.leftovers_since(run_snapshot, wait=0)
         assert segment.name.lstrip("/") in shm
         assert child.pid in procs
+        assert orphan in procs
     finally:
         child.kill()
         child.wait()
+        os.kill(orphan, signal.SIGKILL)
         segment.close()
         segment.unlink()
 
