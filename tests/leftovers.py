@@ -6,6 +6,7 @@ run (``test_leftovers.py``) compares against it with :func:`leftovers_since`.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import time
@@ -99,6 +100,7 @@ def leftovers_since(before: Snapshot, wait: float = 10.0) -> tuple[set[str], dic
     Kernels and their resource trackers take a moment to exit after nbval
     shuts them down, so a leftover counts only if it is still there at the end.
     """
+    gc.collect()  # objects of finished tests, freed in this process, release their semaphores
     deadline = time.monotonic() + wait
     while True:
         shm = shm_names() - before.shm

@@ -1,0 +1,165 @@
+"""helpers.machine: usable CPUs (cgroup-aware), /dev/shm room, start method, setup report."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from helpers import machine
+from helpers.machine import (
+    MIN_SHM_BYTES,
+    ShmRoom,
+    cgroup_cpu_limit,
+    check_usable_cpus,
+    format_bytes,
+    setup_report,
+    shm_room,
+    start_method,
+    usable_cpus,
+)
+
+SANITIZE_CFG = Path(__file__).with_name("nbval_sanitize.cfg")
+
+
+def fake_cgroup(tmp_path: Path, proc_line: str, files: dict[str, str]) -> tuple[Path, Path]:
+    """Write a fake /proc/self/cgroup and a fake /sys/fs/cgroup tree."""
+    proc = tmp_path / "cgroup"
+    proc.write_text(proc_line + "\n")
+    root = tmp_path / "sys"
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return proc, root
+
+
+def test_cgroup_v2_quota_of_one_cpu(tmp_path: Path) -> None:
+    proc, root = fake_cgroup(tmp_path, "0::/user/binder", {"user/binder/cpu.max": "100000 100000"})
+    assert cgroup_cpu_limit(proc, root) == 1.0
+
+
+def test_cgroup_v2_unlimited(tmp_path: Path) -> None:
+    proc, root = fake_cgroup(tmp_path, "0::/", {"cpu.max": "max 100000"})
+    assert cgroup_cpu_limit(proc, root) is None
+
+
+def test_cgroup_v2_tightest_ancestor_wins(tmp_path: Path) -> None:
+    proc, root = fake_cgroup(
+        tmp_path, "0::/a/b", {"a/cpu.max": "50000 100000", "a/b/cpu.max": "200000 100000"}
+    )
+    assert cgroup_cpu_limit(proc, root) == 0.5
+
+
+def test_cgroup_v1_quota(tmp_path: Path) -> None:
+    proc, root = fake_cgroup(
+        tmp_path,
+        "4:memory:/x\n3:cpu,cpuacct:/docker/abc",
+        {"cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "150000", "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000"},
+    )
+    assert cgroup_cpu_limit(proc, root) == 1.5
+
+
+def test_cgroup_v1_no_quota_and_container_root(tmp_path: Path) -> None:
+    # Inside a container the cgroup path names the host's cgroup, but the files are mounted at the root.
+    proc, root = fake_cgroup(
+        tmp_path, "1:cpu:/docker/abc", {"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000"}
+    )
+    assert cgroup_cpu_limit(proc, root) is None
+
+
+def test_no_cgroups_at_all(tmp_path: Path) -> None:
+    assert cgroup_cpu_limit(tmp_path / "missing", tmp_path) is None
+
+
+def test_usable_cpus_respects_quota_affinity_and_cpu_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(machine, "cgroup_cpu_limit", lambda: 1.0)
+    assert usable_cpus() == 1
+    monkeypatch.setattr(machine, "cgroup_cpu_limit", lambda: 1.2)
+    assert usable_cpus() == min(2, os.cpu_count() or 1, len(os.sched_getaffinity(0)))
+    monkeypatch.setattr(machine, "cgroup_cpu_limit", lambda: None)
+    assert usable_cpus() == min(os.cpu_count() or 1, len(os.sched_getaffinity(0)))
+
+
+def test_shm_room(tmp_path: Path) -> None:
+    room = shm_room(tmp_path)
+    assert room is not None and 0 < room.free_bytes <= room.total_bytes
+    assert shm_room(tmp_path / "missing") is None
+
+
+def test_shm_fits_and_bad_input() -> None:
+    room = ShmRoom("/dev/shm", 64 * 2**20, 64 * 2**20)
+    assert room.fits(32 * 2**20) and not room.fits(33 * 2**20)
+    assert room.fits(60 * 2**20, headroom=1.0)
+    with pytest.raises(ValueError, match="nbytes"):
+        room.fits(-1)
+    with pytest.raises(ValueError, match="headroom"):
+        room.fits(1, headroom=2)
+
+
+def test_format_bytes() -> None:
+    assert format_bytes(512) == "512B"
+    assert format_bytes(64 * 2**20) == "64.0MiB"
+    assert format_bytes(1.5 * 2**30) == "1.5GiB"
+    with pytest.raises(ValueError, match="negative"):
+        format_bytes(-1)
+
+
+def test_start_method_is_the_default_context() -> None:
+    assert start_method() == multiprocessing.get_context().get_start_method()
+    if os.environ.get("COURSE_START_METHOD"):
+        assert start_method() == os.environ["COURSE_START_METHOD"]
+
+
+def test_setup_report_ready_here() -> None:
+    report = setup_report()
+    assert report.ready, str(report)
+    assert str(report).endswith("Ready: every lesson of the course can run here.")
+
+
+def test_setup_report_says_what_to_fix() -> None:
+    report = setup_report(
+        python_version=(3, 9, 1), shm=ShmRoom("/dev/shm", 2**20, 2**20), packages=("no-such-package-xyz",)
+    )
+    text = str(report)
+    assert not report.ready
+    assert "✘ Python         3.9.1" in text and "use Python 3.10" in text
+    assert "--shm-size" in text
+    assert "✘ no-such-package-xyz missing" in text and "pip install -r requirements.txt" in text
+    assert text.endswith("then run this cell again.")
+
+
+def test_setup_report_without_dev_shm() -> None:
+    assert setup_report(shm=None).rows[3].value == "none"
+    with pytest.raises(TypeError, match="ShmRoom"):
+        setup_report(shm=42)  # type: ignore[arg-type]
+
+
+def sanitize(text: str) -> str:
+    """Apply the nbval sanitizers of tests/nbval_sanitize.cfg, as nbval does."""
+    pairs = re.findall(r"^regex: (.*)$\n^replace: (.*)$", SANITIZE_CFG.read_text(), flags=re.M)
+    assert pairs, "no sanitizers found"
+    for regex, replace in pairs:
+        text = re.sub(regex, replace, text)
+    return text
+
+
+def test_report_reads_the_same_on_every_supported_machine_after_sanitizing() -> None:
+    """Lesson 00's stored report must match a Binder box, a laptop and CI once values are normalized."""
+    here = str(setup_report())
+    binder = str(setup_report(python_version=(3, 12, 9), method="spawn", cpus=1, shm=ShmRoom("/dev/shm", 2**26, 2**26)))
+    mac = str(setup_report(python_version=(3, 10, 13), method="forkserver", cpus=12, shm=ShmRoom("/x", 2**40, 2**39)))
+    assert sanitize(here) == sanitize(binder) == sanitize(mac)
+    broken = str(setup_report(python_version=(3, 9, 0)))
+    assert sanitize(broken) != sanitize(here), "the sanitizer must not hide a ✘"
+
+
+def test_check_usable_cpus() -> None:
+    assert check_usable_cpus(usable_cpus()).passed
+    wrong = check_usable_cpus(usable_cpus() + 1)
+    assert not wrong.passed and "os.cpu_count()" in str(wrong)
+    assert not check_usable_cpus(None).passed
+    assert not check_usable_cpus(True).passed
+    assert MIN_SHM_BYTES <= 64 * 2**20, "the course must fit Binder's 64 MB /dev/shm"

@@ -1,0 +1,93 @@
+"""helpers.shared_ctypes: lesson 02's workers and checks."""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+from multiprocessing import Array, Pool, RawArray, RawValue, Value
+
+import pytest
+
+from helpers import shared_ctypes
+from helpers.shared_ctypes import (
+    BIG_NUMBERS,
+    add_to_total,
+    check_big_sum,
+    check_pool_total,
+    check_squares,
+    init_total,
+    square_into,
+    type_code,
+    value_of,
+    write_sum,
+)
+
+
+def test_square_into_writes_squares_and_sum(capsys: pytest.CaptureFixture[str]) -> None:
+    result, total = Array("i", 3), Value("i")
+    square_into([1, 2, 3], result, total)
+    assert result[:] == [1, 4, 9] and total.value == 14
+    assert "Sum of squares" in capsys.readouterr().out
+
+
+def test_square_into_in_a_child_is_seen_by_the_parent() -> None:
+    result, total = Array("i", 4), Value("i")
+    child = multiprocessing.Process(target=square_into, args=([2, 4, 6, 8], result, total))
+    child.start()
+    child.join(10)
+    assert check_squares(result, total).passed
+
+
+@pytest.mark.parametrize(
+    ("make", "code"),
+    [
+        (lambda: Value("d"), "d"),
+        (lambda: Value(ctypes.c_int), "i"),
+        (lambda: Array("i", 2), "i"),
+        (lambda: RawArray("b", 2), "b"),
+        (lambda: RawValue("c"), "c"),
+    ],
+    ids=["Value-d", "Value-c_int", "Array-i", "RawArray-b", "RawValue-c"],
+)
+def test_type_code(make, code) -> None:
+    assert type_code(make()) == code
+
+
+def test_type_code_bad_input() -> None:
+    with pytest.raises(TypeError, match="not a shared Value or Array"):
+        type_code([1, 2, 3])
+
+
+def test_add_to_total_without_initializer_says_what_to_do() -> None:
+    shared_ctypes._total = None
+    with pytest.raises(RuntimeError, match="initializer=init_total"):
+        add_to_total(1)
+
+
+def test_pool_with_initializer_sums() -> None:
+    total = Value("i", 0)
+    with Pool(2, initializer=init_total, initargs=(total,)) as pool:
+        pool.map(add_to_total, range(1, 101))
+    assert check_pool_total(total).passed
+
+
+def test_pool_refuses_a_synchronized_task_argument() -> None:
+    with Pool(1) as pool, pytest.raises(RuntimeError, match="through inheritance"):
+        pool.map(value_of, [Value("i")])
+
+
+def test_write_sum_overflows_a_c_int() -> None:
+    small, wide = Value("i"), Value("q")
+    write_sum(BIG_NUMBERS, small)
+    write_sum(BIG_NUMBERS, wide)
+    assert small.value < 0
+    assert not check_big_sum(small).passed and check_big_sum(wide).passed
+
+
+def test_checks_fail_on_unsolved_starters() -> None:
+    assert not check_squares(None, None).passed
+    assert not check_squares(Array("i", 4), Value("i")).passed
+    assert not check_squares(Array("d", 4), Value("i")).passed
+    assert not check_big_sum(None).passed
+    assert not check_pool_total(Value("i", 0)).passed
+    assert not check_pool_total(RawValue("i", 5050)).passed

@@ -1,0 +1,182 @@
+"""Every lesson follows the anatomy of DESIGN.md, and its stored outputs come from a clean run.
+
+These tests read the notebooks as files; they do not run them (nbval does).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+LOAD = re.compile(r"%load (solutions/[\w./-]+\.py)")
+#: Where a notebook may hand its own function to a process: the helper that exists to show,
+#: under a deadline and with the child's stderr captured, the error spawn gives for it.
+SAFE_DEMO_CALLS = {"run_capturing_stderr"}
+
+
+def lesson_id(path: Path) -> str:
+    return path.stem
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def markdown(nb: nbformat.NotebookNode) -> str:
+    return "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def section(text: str, heading: str) -> str:
+    """The markdown between ``## heading`` and the next ``## `` heading."""
+    match = re.search(rf"^## {re.escape(heading)}\s*$(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
+    return match.group(1) if match else ""
+
+
+def bullets(text: str) -> list[str]:
+    return re.findall(r"^- .+", text, flags=re.M)
+
+
+def code_source(cell: nbformat.NotebookNode) -> str:
+    """A code cell's source with IPython magics blanked, so that ast can parse it."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines())
+
+
+def test_lessons_exist_and_are_numbered_in_order() -> None:
+    assert LESSONS, "no lessons found in notebooks/"
+    numbers = [int(p.name[:2]) for p in LESSONS]
+    assert numbers == list(range(len(LESSONS))), f"lessons must be numbered 00, 01, ... without gaps: {numbers}"
+    for path in LESSONS:
+        assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name), f"{path.name}: use lower case, digits and _"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lesson_id)
+class TestAnatomy:
+    def test_kernel_is_python3(self, path: Path) -> None:
+        assert read(path).metadata.get("kernelspec", {}).get("name") == "python3"
+
+    def test_title_promise_and_minutes(self, path: Path) -> None:
+        first = read(path).cells[0]
+        assert first.cell_type == "markdown"
+        assert first.source.startswith(f"# {path.name[:2]} · "), "first line: '# NN · Title'"
+        assert re.search(r"^\*\*.+\*\*$", first.source, flags=re.M), "a bold one-line promise"
+        assert re.search(r"Teaching: \d+ min · Exercises: \d+ min", first.source), "teaching/exercise minutes"
+        assert "Prerequisites:" in first.source
+
+    def test_objectives_and_key_points(self, path: Path) -> None:
+        text = markdown(read(path))
+        assert 3 <= len(bullets(section(text, "Objectives"))) <= 5, "3-5 objectives"
+        key_points = section(text, "Key points")
+        assert 3 <= len(bullets(key_points)) <= 5, "3-5 key points"
+        if path != LESSONS[-1]:
+            assert "**Next:**" in key_points, "key points end with a link to the next lesson"
+
+    def test_exercises_have_a_check_and_a_solution(self, path: Path) -> None:
+        nb = read(path)
+        text = markdown(nb)
+        exercises = re.findall(r"^### Exercise \d+: .+\(\d+ min\)$", text, flags=re.M)
+        wanted = 1 if path.name.startswith("00") else 2
+        assert wanted <= len(exercises) <= 3, f"expected {wanted}-3 exercises, found {exercises}"
+        loads = LOAD.findall(text)
+        assert len(set(loads)) == len(exercises), "each exercise names its own solution with %load"
+        checks = [c for c in nb.cells if c.cell_type == "code" and re.search(r"^check_\w+\(", c.source, flags=re.M)]
+        assert len(checks) >= len(exercises), "each exercise has a check cell"
+        for target in loads:
+            assert (NOTEBOOKS / target).is_file(), f"%load {target}: no such file"
+
+    def test_ends_by_releasing_what_it_created(self, path: Path) -> None:
+        nb = read(path)
+        last_code = max(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+        headings = [c.source for c in nb.cells[:last_code] if c.cell_type == "markdown" and c.source.startswith("## ")]
+        assert headings and headings[-1].startswith("## Clean up"), "the last code cell is under '## Clean up'"
+
+    def test_outputs_are_from_a_clean_top_to_bottom_run(self, path: Path) -> None:
+        code = [c for c in read(path).cells if c.cell_type == "code"]
+        counts = [c.execution_count for c in code]
+        assert counts == list(range(1, len(code) + 1)), f"execution counts {counts}: run tests/execute_notebooks.py"
+        for cell in code:
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            expected = "raises-exception" in cell.metadata.get("tags", [])
+            assert bool(errors) == expected, f"cell {cell.source[:60]!r}: error output without the tag, or a tag without error"
+
+    def test_no_process_runs_a_function_the_notebook_defines(self, path: Path) -> None:
+        defined: set[str] = set()
+        for cell in read(path).cells:
+            if cell.cell_type != "code":
+                continue
+            tree = ast.parse(code_source(cell))
+            defined |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+            safe: set[int] = set()
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in SAFE_DEMO_CALLS:
+                    safe |= {id(n) for n in ast.walk(node)}
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Call) or id(node) in safe:
+                    continue
+                handed = [kw.value for kw in node.keywords if kw.arg in ("target", "initializer", "func", "fn")]
+                if getattr(node.func, "attr", None) in ("map", "imap", "imap_unordered", "starmap", "apply", "apply_async", "map_async", "submit"):
+                    handed += node.args[:1]
+                for value in handed:
+                    assert not (isinstance(value, ast.Lambda) or getattr(value, "id", None) in defined), (
+                        f"{path.name}: a process is given {ast.unparse(value)}, defined in the notebook; "
+                        "spawn and forkserver cannot import it. Put it in helpers."
+                    )
+
+
+def test_every_solution_is_used_by_a_lesson() -> None:
+    used = {target for path in LESSONS for target in LOAD.findall(markdown(read(path)))}
+    files = {f"solutions/{p.name}" for p in (NOTEBOOKS / "solutions").glob("*.py")}
+    assert files == used, f"solution files no lesson loads: {files - used}; loads without a file: {used - files}"
+
+
+def test_structure_checks_can_fail(tmp_path: Path) -> None:
+    """A notebook saved half-run, with a notebook-defined target, breaks the checks above."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("def work():\n    pass", execution_count=2),
+        nbformat.v4.new_code_cell("Process(target=work).start()", execution_count=1),
+    ]
+    path = tmp_path / "99_broken.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(AssertionError):
+        TestAnatomy().test_outputs_are_from_a_clean_top_to_bottom_run(path)
+    with pytest.raises(AssertionError, match="defined in the notebook"):
+        TestAnatomy().test_no_process_runs_a_function_the_notebook_defines(path)
+    with pytest.raises(AssertionError):
+        TestAnatomy().test_kernel_is_python3(path)
+
+
+def test_readme_outline_matches_the_lessons() -> None:
+    """The README's outline lists every lesson with the minutes its first cell states, and adds them up."""
+    readme = (ROOT / "README.md").read_text()
+    teaching = exercises = 0
+    for path in LESSONS:
+        minutes = re.search(r"Teaching: (\d+) min · Exercises: (\d+) min", read(path).cells[0].source)
+        assert minutes, f"{path.name}: no minutes"
+        t, e = map(int, minutes.groups())
+        teaching, exercises = teaching + t, exercises + e
+        row = rf"^\| \[{path.name[:2]} [^]]+\]\(notebooks/{re.escape(path.name)}\) \| {t} \+ {e} \| .+ \|$"
+        assert re.search(row, readme, flags=re.M), f"README outline has no row for {path.name} with {t} + {e} minutes"
+    assert f"Total: {teaching} minutes of teaching and {exercises} of exercises." in readme
+
+
+def test_readme_commands_and_binder_badge() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "python -m pip install -r requirements.txt && python -m pytest" in readme
+    assert "python -m pip install -r requirements.txt && python -m jupyter lab notebooks/00_" in readme
+    badge = re.search(r"mybinder\.org/v2/gh/[^)\s]+\?urlpath=lab/tree/(notebooks/[\w.]+\.ipynb)", readme)
+    assert badge and (ROOT / badge.group(1)).is_file(), "the Binder badge opens lesson 00 in JupyterLab"
+
+
+def test_binder_reuses_the_one_requirements_file() -> None:
+    lines = [l.strip() for l in (ROOT / "binder" / "requirements.txt").read_text().splitlines()]
+    assert [l for l in lines if l and not l.startswith("#")] == ["-r ../requirements.txt"]
+    runtime = (ROOT / "binder" / "runtime.txt").read_text().strip()
+    assert re.fullmatch(r"python-3\.1[0-3]", runtime), f"binder/runtime.txt: {runtime!r} is not a tested Python"
+    assert re.search(r"^-e \.$", (ROOT / "requirements.txt").read_text(), flags=re.M), "requirements.txt installs helpers"
