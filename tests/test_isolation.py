@@ -71,6 +71,7 @@ def test_child_list_stays_in_the_child() -> None:
         ("RuntimeError: \n        An attempt has been made\n        to start.\n\n        More text\n",
          "RuntimeError: An attempt has been made to start."),
         ("KeyboardInterrupt\n", "KeyboardInterrupt"),
+        ("\x1b[1;35mValueError\x1b[0m: \x1b[35mbad\x1b[0m\n", "ValueError: bad"),
         ("all fine\n", ""),
         ("", ""),
     ],
@@ -79,7 +80,8 @@ def test_first_error_line(stderr: str, line: str) -> None:
     assert first_error_line(stderr) == line
 
 
-def test_run_capturing_stderr_keeps_a_spawn_childs_error() -> None:
+def test_run_capturing_stderr_keeps_a_spawn_childs_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")  # as in a Jupyter kernel: 3.13 colours tracebacks
     spawn = multiprocessing.get_context("spawn")
     run = run_capturing_stderr(spawn.Process(target=int, args=("x",)))
     assert run.exitcode == 1

@@ -33,6 +33,7 @@ __all__ = [
     "run_script_source",
     "square_numbers",
     "square_numbers_to_queue",
+    "strip_colors",
     "what_the_child_sees",
 ]
 
@@ -68,6 +69,14 @@ def what_the_child_sees(queue: Any) -> None:
     queue.put(list(result))
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def strip_colors(text: str) -> str:
+    """Remove terminal colour codes (Python 3.13 colours tracebacks when FORCE_COLOR is set, as in Jupyter)."""
+    return _ANSI.sub("", text)
+
+
 def first_error_line(stderr: str) -> str:
     """Return ``"ExceptionName: its message"`` for the last exception in a traceback text.
 
@@ -75,7 +84,7 @@ def first_error_line(stderr: str) -> str:
     (the longer explanations after it differ between Python versions).
     Returns ``""`` when ``stderr`` holds no exception.
     """
-    lines = stderr.splitlines()
+    lines = strip_colors(stderr).splitlines()
     for i in range(len(lines) - 1, -1, -1):
         match = re.match(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)):?\s*(.*)$", lines[i])
         if match:
@@ -137,7 +146,7 @@ def run_capturing_stderr(process: BaseProcess, seconds: float = 10) -> ChildRun:
             os.close(saved)
         report = run_with_deadline([process], seconds)
         err.seek(0)
-        text = err.read().decode(errors="replace")
+        text = strip_colors(err.read().decode(errors="replace"))
     exitcode = None if report.overran else process.exitcode
     return ChildRun(exitcode, text)
 
@@ -177,6 +186,7 @@ def run_script_source(source: str, *args: str, seconds: float = 20) -> ScriptRun
     with tempfile.TemporaryDirectory(prefix="course-script-") as folder:
         path = Path(folder) / "script.py"
         path.write_text(source)
+        env = {**os.environ, "PYTHON_COLORS": "0"}  # plain tracebacks on Python 3.13+
         try:
             done = subprocess.run(
                 [sys.executable, str(path), *args],
@@ -184,13 +194,14 @@ def run_script_source(source: str, *args: str, seconds: float = 20) -> ScriptRun
                 text=True,
                 timeout=seconds,
                 cwd=folder,
+                env=env,
             )
         except subprocess.TimeoutExpired as exc:
             def text(data: bytes | str | None) -> str:
                 return data.decode(errors="replace") if isinstance(data, bytes) else data or ""
 
-            return ScriptRun(None, text(exc.stdout), text(exc.stderr))
-    return ScriptRun(done.returncode, done.stdout, done.stderr)
+            return ScriptRun(None, text(exc.stdout), strip_colors(text(exc.stderr)))
+    return ScriptRun(done.returncode, done.stdout, strip_colors(done.stderr))
 
 
 # ---------------------------------------------------------------- exercises
