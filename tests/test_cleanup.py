@@ -30,3 +30,14 @@ def test_release_all_drops_the_last_error_and_what_its_frames_held() -> None:
     release_all()
     assert alive() is None
     assert sys.last_value is None
+
+
+def test_release_all_closes_figures() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.figure()
+    release_all()
+    assert plt.get_fignums() == []

@@ -24,8 +24,9 @@ def release_all() -> None:
     ``sys.last_value`` and IPython's traceback formatter keep the traceback,
     whose frames keep every local variable of the failed call, such as the
     ``Pool`` whose ``map`` raised. This function clears all three (with
-    ``%reset -f`` for the first two) and runs the garbage collector, so
-    finalizers release shared memory and semaphores now.
+    ``%reset -f`` for the first two), closes matplotlib's figures, and runs
+    the garbage collector, so finalizers release shared memory and
+    semaphores now. Widgets already shown stay on the page.
 
     Outside IPython it only clears the last error and collects.
     """
@@ -42,4 +43,7 @@ def release_all() -> None:
     for name in ("last_type", "last_value", "last_traceback", "last_exc"):
         if hasattr(sys, name):
             setattr(sys, name, None)
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")
     gc.collect()
