@@ -14,15 +14,23 @@ Modules, by what they hold:
 ``helpers.feedback``
     The self-check machinery behind every exercise.
 ``helpers.cleanup``
-    Release what a lesson created (the last cell of every lesson).
+    Release what a lesson created (the last cell of every lesson);
+    ``python -m helpers.cleanup`` removes leftovers after a crashed demo.
 ``helpers.isolation``
     Lesson 01: workers and checks for process isolation.
 ``helpers.shared_ctypes``
     Lesson 02: workers and checks for ``Value`` and ``Array``.
 """
 
-from helpers.deadline import DeadlineReport, run_with_deadline
-from helpers.machine import setup_report, shm_room, start_method, usable_cpus
+import os
+
+from helpers.cleanup import PROCESS_MARKER
+
+# Processes that lessons start inherit this, so `python -m helpers.cleanup` can find strays.
+os.environ.setdefault(PROCESS_MARKER, "1")
+
+from helpers.deadline import DeadlineReport, run_with_deadline  # noqa: E402
+from helpers.machine import setup_report, shm_room, start_method, usable_cpus  # noqa: E402
 
 __all__ = [
     "DeadlineReport",
