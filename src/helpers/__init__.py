@@ -20,6 +20,9 @@ Modules, by what they hold:
     Lesson 01: workers and checks for process isolation.
 ``helpers.shared_ctypes``
     Lesson 02: workers and checks for ``Value`` and ``Array``.
+``helpers.shared_arrays``
+    NumPy arrays on ``SharedMemory`` that are always closed and unlinked
+    (lesson 04's pattern, used by lessons 05 and 06).
 """
 
 import os

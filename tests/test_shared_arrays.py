@@ -1,0 +1,138 @@
+"""Tests for helpers.shared_arrays: shared NumPy arrays that are always closed and unlinked."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import shared_arrays
+from helpers.machine import ShmRoom
+from helpers.shared_arrays import ArraySpec, ShmRoomError, attach_array, shared_array
+
+SHM = Path("/dev/shm")
+needs_dev_shm = pytest.mark.skipif(not SHM.is_dir(), reason="needs /dev/shm (Linux)")
+
+
+def segment_exists(name: str) -> bool:
+    return (SHM / name).exists()
+
+
+@needs_dev_shm
+def test_a_write_through_an_attached_view_is_seen_by_the_owner() -> None:
+    with shared_array((2, 3), "int32") as shared:
+        assert shared.spec == ArraySpec(shared.name, (2, 3), "<i4")
+        assert shared.name.startswith("mpcourse_") and segment_exists(shared.name)
+        assert shared.array.sum() == 0, "a new segment is zero-filled"
+        with attach_array(shared.spec) as other:
+            other[1, 2] = 42
+            assert other.ctypes.data != shared.array.ctypes.data, "two mappings of the same memory"
+        assert shared.array[1, 2] == 42
+    assert not segment_exists(shared.name)
+
+
+@needs_dev_shm
+def test_the_segment_is_unlinked_when_the_block_ends_by_an_error_or_an_interrupt() -> None:
+    for exc in (ValueError("boom"), KeyboardInterrupt()):
+        with pytest.raises(type(exc)):
+            with shared_array(10) as shared:
+                raise exc
+        assert not segment_exists(shared.name)
+
+
+def test_the_array_cannot_be_used_after_the_block() -> None:
+    with shared_array(4, copy_from=[1, 2, 3, 4]) as shared:
+        assert shared.array.tolist() == [1.0, 2.0, 3.0, 4.0]
+    with pytest.raises(RuntimeError, match="closed and unlinked"):
+        shared.array
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@needs_dev_shm
+def test_a_view_kept_after_the_block_stays_valid_and_nothing_is_printed_or_left() -> None:
+    """np.frombuffer holds the buffer, so close() cannot unmap memory a view still uses."""
+    result = run_python(
+        """
+        import gc, os
+        from helpers.shared_arrays import shared_array
+        with shared_array(5) as shared:
+            kept = shared.array
+            kept[:] = 7
+        print(os.path.exists("/dev/shm/" + shared.name), kept.sum())
+        del shared, kept
+        gc.collect()
+        print("done")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "35.0", "done"]
+    assert result.stderr == "", "no 'Exception ignored' or resource tracker warning"
+
+
+@needs_dev_shm
+def test_a_process_that_only_attached_does_not_unlink_the_segment_when_it_exits() -> None:
+    """The resource tracker bug of Python < 3.13 (gh-82300) must not bite attach_array."""
+    with shared_array(3) as shared:
+        result = run_python(
+            f"""
+            from helpers.shared_arrays import ArraySpec, attach_array
+            with attach_array(ArraySpec({shared.name!r}, (3,), "<f8")) as a:
+                a[:] = [1, 2, 3]
+            """
+        )
+        assert result.returncode == 0, result.stderr
+        assert "leaked" not in result.stderr, result.stderr
+        assert segment_exists(shared.name), "the attaching process's exit unlinked the owner's segment"
+        assert shared.array.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_an_array_that_does_not_fit_in_dev_shm_is_refused_before_it_is_created(monkeypatch) -> None:
+    monkeypatch.setattr(shared_arrays, "shm_room", lambda: ShmRoom("/dev/shm", 64 * 2**20, 10 * 2**20))
+    with pytest.raises(ShmRoomError, match=r"does not fit in /dev/shm \(free: 10.0MiB"):
+        with shared_array((2**20, 2), "float64"):  # 16 MiB
+            pass
+    with shared_array(2**20, "uint8") as shared:  # 1 MiB fits
+        assert shared.array.nbytes == 2**20
+
+
+@pytest.mark.parametrize("shape", [0, (2, 0), -1, (2.0,), "x", (), True])
+def test_a_bad_shape_says_what_a_shape_is(shape) -> None:
+    with pytest.raises(ValueError, match="shape must be a positive int"):
+        with shared_array(shape):
+            pass
+
+
+def test_bad_dtypes_and_data_are_refused_with_a_reason() -> None:
+    with pytest.raises(ValueError, match="not a NumPy dtype"):
+        with shared_array(3, "no-such-type"):
+            pass
+    with pytest.raises(ValueError, match="Python objects"):
+        with shared_array(3, object):
+            pass
+    with pytest.raises(ValueError, match=r"copy_from has shape \(2,\)"):
+        with shared_array(3, copy_from=[1, 2]):
+            pass
+
+
+def test_attach_needs_a_spec_of_a_live_segment() -> None:
+    with pytest.raises(TypeError, match="needs the ArraySpec"):
+        with attach_array("mpcourse_x"):  # type: ignore[arg-type]
+            pass
+    with pytest.raises(FileNotFoundError, match="unlinked already"):
+        with attach_array(ArraySpec("mpcourse_000000000000", (1,), "<f8")):
+            pass
+
+
+def test_spec_size() -> None:
+    assert ArraySpec("x", (10, 4), "<f4").nbytes == 160
+    assert np.dtype(ArraySpec("x", (1,), np.dtype("int16").str).dtype) == np.int16
