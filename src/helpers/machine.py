@@ -28,6 +28,8 @@ __all__ = [
     "ShmRoom",
     "cgroup_cpu_limit",
     "check_usable_cpus",
+    "cpu_model",
+    "describe_machine",
     "format_bytes",
     "setup_report",
     "shm_room",
@@ -156,6 +158,29 @@ def shm_room(path: str | os.PathLike[str] = "/dev/shm") -> ShmRoom | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return ShmRoom(str(path), usage.total, usage.free)
+
+
+def cpu_model() -> str:
+    """The CPU's model name (from ``/proc/cpuinfo`` on Linux), or what ``platform`` knows."""
+    cpuinfo = _read_text(Path("/proc/cpuinfo")) or ""
+    for line in cpuinfo.splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def describe_machine() -> str:
+    """One line naming the machine a measurement ran on: CPU, usable CPUs, OS, Python, start method.
+
+    >>> "usable CPU" in describe_machine()
+    True
+    """
+    cpus = usable_cpus()
+    return (
+        f"{cpu_model()}, {cpus} usable CPU{'s' if cpus != 1 else ''} (of {os.cpu_count()}), "
+        f"{platform.system()} {platform.machine()}, Python {platform.python_version()}, "
+        f"start method {start_method()}"
+    )
 
 
 def start_method() -> str:

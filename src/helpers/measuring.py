@@ -1,0 +1,528 @@
+"""Lesson 05, measuring what sharing costs: the measurements, their workers, plots and checks.
+
+Three questions, each answered by timing it on the machine at hand:
+
+* **Handoff**: how long until a worker that is already running (a warm pool)
+  has a NumPy array in hand? By pickling it as a task argument, by attaching
+  to it in shared memory, by shared memory including the copy into it, and by
+  fork inheritance (a freshly forked worker, start-up included) where fork
+  exists. See :func:`measure_handoff`.
+* **Speedup**: how much faster does CPU-bound work get with 1, 2, ... workers,
+  and how does that compare with Amdahl's law? See :func:`measure_speedup`.
+* **Start cost**: what does starting an empty process cost per start method?
+  See :func:`measure_start_cost`.
+
+Each measurement returns :class:`Record` objects; the median of several
+repeats is kept, and ratios are computed within one run, never against
+figures from another machine. ``python -m helpers.bench`` runs the same
+measurements outside Jupyter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing
+import signal
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from helpers.feedback import Feedback, self_check
+from helpers.machine import format_bytes, shm_room, usable_cpus
+from helpers.shared_arrays import ArraySpec, attach_array, shared_array
+
+__all__ = [
+    "HANDOFF_METHODS",
+    "MiB",
+    "Record",
+    "amdahl_speedup",
+    "check_amdahl",
+    "check_crossover",
+    "default_sizes",
+    "largest_size",
+    "measure_handoff",
+    "measure_speedup",
+    "measure_start_cost",
+    "plot_handoff",
+    "plot_speedup",
+    "serial_fraction",
+    "spin",
+]
+
+MiB = 2**20
+#: Handoff methods, in the order tables and plots show them.
+HANDOFF_METHODS = ("pickle", "shared_memory", "shared_memory_with_copy", "fork")
+#: Never plan an array larger than this fraction of /dev/shm's free room.
+SHM_HEADROOM = 0.5
+#: ... nor larger than this fraction of the memory available (pickling holds ~3 copies).
+MEMORY_HEADROOM = 0.1
+
+Progress = Callable[[float, str], None]
+
+
+def _no_progress(fraction: float, label: str) -> None:
+    """The default progress callback: do nothing."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One measurement: the median of ``repeats`` timings.
+
+    ``measurement`` is ``"handoff"``, ``"speedup"`` or ``"start"``.
+    ``size_bytes`` is set for handoffs, ``workers`` for speedups.
+    """
+
+    measurement: str
+    method: str
+    seconds: float
+    repeats: int
+    size_bytes: int | None = None
+    workers: int | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record as a JSON-ready dict, without empty fields."""
+        out = {k: v for k, v in asdict(self).items() if v is not None and k != "extra"}
+        out.update(self.extra)
+        return out
+
+
+# ----------------------------------------------------------------------------- sizes
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this process may still use: MemAvailable, capped by a cgroup v2 limit."""
+    limits = []
+    with contextlib.suppress(OSError, ValueError):
+        for line in open("/proc/meminfo").read().splitlines():
+            if line.startswith("MemAvailable:"):
+                limits.append(int(line.split()[1]) * 1024)
+    with contextlib.suppress(OSError, ValueError):
+        cgroup_max = open("/sys/fs/cgroup/memory.max").read().strip()
+        current = int(open("/sys/fs/cgroup/memory.current").read())
+        if cgroup_max != "max":
+            limits.append(int(cgroup_max) - current)
+    return min(limits) if limits else None
+
+
+def largest_size(cap: int = 64 * MiB) -> int:
+    """The largest array (a power of two of bytes, at most ``cap``) this machine has room for.
+
+    Limited by ``/dev/shm``'s free room (half of it) and by available memory
+    (a tenth: pickling a large array briefly holds several copies).
+    """
+    limit = cap
+    room = shm_room()
+    if room is not None:
+        limit = min(limit, int(room.free_bytes * SHM_HEADROOM))
+    memory = available_memory()
+    if memory is not None:
+        limit = min(limit, int(memory * MEMORY_HEADROOM))
+    if limit < MiB:
+        raise MemoryError(
+            f"less than 1 MiB of room for the measurements ({format_bytes(max(limit, 0))}); "
+            "free some memory or shared memory (python -m helpers.cleanup) and try again"
+        )
+    return 2 ** int(math.log2(limit))
+
+
+def default_sizes(cap: int = 64 * MiB) -> list[int]:
+    """Sizes from 1 MiB up to :func:`largest_size`, each four times the one before (and the largest)."""
+    top = largest_size(cap)
+    sizes = [MiB * 4**k for k in range(20) if MiB * 4**k <= top]
+    if sizes[-1] != top:
+        sizes.append(top)
+    return sizes
+
+
+def _check_sizes(sizes: Sequence[int]) -> list[int]:
+    sizes = list(sizes)
+    if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or s < 8 for s in sizes):
+        raise ValueError(f"sizes must be a non-empty list of byte counts, each at least 8, got {sizes!r}")
+    return sizes
+
+
+def _check_repeats(repeats: int) -> int:
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
+    return repeats
+
+
+# ----------------------------------------------------------------------------- workers
+
+
+def first_and_last(array: np.ndarray) -> float:
+    """Worker: read the first and last element of an array it was given (by pickling)."""
+    return float(array.flat[0]) + float(array.flat[-1])
+
+
+def first_and_last_shared(spec: ArraySpec) -> float:
+    """Worker: attach to a shared array by name and read its first and last element."""
+    with attach_array(spec) as array:
+        return float(array.flat[0]) + float(array.flat[-1])
+
+
+_inherited: np.ndarray | None = None
+
+
+def first_and_last_inherited(expected: float) -> None:
+    """Worker for fork inheritance: exit 0 if the inherited module global holds the array, else 1."""
+    ok = _inherited is not None and float(_inherited.flat[0]) + float(_inherited.flat[-1]) == expected
+    sys.exit(0 if ok else 1)
+
+
+def spin(iterations: int) -> int:
+    """Worker: CPU-bound pure-Python work, ``iterations`` loop turns (the GIL is held throughout)."""
+    total = 0
+    for i in range(iterations):
+        total += i * i % 7
+    return total
+
+
+# ----------------------------------------------------------------------------- timings
+
+
+def _median_time(call: Callable[[], Any], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _expect(value: float, expected: float, method: str) -> None:
+    if value != expected:
+        raise RuntimeError(f"the {method} worker read {value}, expected {expected}: the handoff is broken")
+
+
+def ignore_interrupts() -> None:
+    """Pool initializer: leave Ctrl-C to the parent, and let SIGTERM (``pool.terminate()``) end a worker at once.
+
+    Ctrl-C in a terminal reaches the whole process group; a forked worker may
+    also have inherited the parent's own SIGTERM handler.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def warm_pool(workers: int, context: Any = None) -> Iterator[Any]:
+    """A ``multiprocessing`` pool whose workers have all started and run one task; terminated at the end."""
+    ctx = context or multiprocessing.get_context()
+    pool = ctx.Pool(workers, initializer=ignore_interrupts)
+    try:
+        pool.map(spin, [1] * (workers * 4))
+        yield pool
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def measure_handoff(
+    sizes: Sequence[int] | None = None,
+    repeats: int = 5,
+    methods: Sequence[str] = HANDOFF_METHODS,
+    progress: Progress = _no_progress,
+) -> list[Record]:
+    """Time giving an array of each size to one warm worker, for each method; median of ``repeats``.
+
+    Every method ends when the worker has read the array's first and last
+    element (checked), so all of them do the same work after the handoff.
+
+    * ``pickle``: the array is a task argument: pickled, sent through a pipe, unpickled.
+    * ``shared_memory``: the data already lives in shared memory; the task
+      argument is its name, the worker attaches (``attach_array``).
+    * ``shared_memory_with_copy``: as above, but the time includes creating
+      the segment and copying the array into it.
+    * ``fork``: a new worker forked after the array was made reads its
+      inherited copy (start-up included; only where fork exists).
+    """
+    sizes = _check_sizes(sizes if sizes is not None else default_sizes())
+    repeats = _check_repeats(repeats)
+    unknown = set(methods) - set(HANDOFF_METHODS)
+    if unknown or not methods:
+        raise ValueError(f"unknown handoff methods {sorted(unknown)}; choose from {HANDOFF_METHODS}")
+    methods = [m for m in HANDOFF_METHODS if m in methods]
+    if "fork" in methods and "fork" not in multiprocessing.get_all_start_methods():
+        methods.remove("fork")
+    room = shm_room()
+    for size in sizes:
+        if room is not None and not room.fits(size, SHM_HEADROOM):
+            raise ValueError(
+                f"{format_bytes(size)} does not fit in half of /dev/shm's free room ({format_bytes(room.free_bytes)}); "
+                "use smaller sizes (helpers.measuring.default_sizes() picks ones that fit)"
+            )
+    records: list[Record] = []
+    steps, done = len(sizes) * len(methods), 0
+    with warm_pool(1) as pool:
+        for size in sizes:
+            array = np.arange(size // 8, dtype=np.float64)
+            expected = first_and_last(array)
+            for method in methods:
+                progress(done / steps, f"handoff: {method}, {format_bytes(size)}")
+                seconds = _time_handoff(method, array, expected, pool, repeats)
+                records.append(Record("handoff", method, seconds, repeats, size_bytes=array.nbytes))
+                done += 1
+            del array
+    progress(1.0, "handoff: done")
+    return records
+
+
+def _time_handoff(method: str, array: np.ndarray, expected: float, pool: Any, repeats: int) -> float:
+    if method == "pickle":
+
+        def call() -> None:
+            _expect(pool.apply(first_and_last, (array,)), expected, method)
+
+        return _median_time(call, repeats)
+    if method == "shared_memory":
+        with shared_array(array.shape, array.dtype, copy_from=array) as shared:
+            spec = shared.spec
+            return _median_time(lambda: _expect(pool.apply(first_and_last_shared, (spec,)), expected, method), repeats)
+    if method == "shared_memory_with_copy":
+
+        def call() -> None:
+            with shared_array(array.shape, array.dtype, copy_from=array) as shared:
+                _expect(pool.apply(first_and_last_shared, (shared.spec,)), expected, method)
+
+        return _median_time(call, repeats)
+    if method == "fork":
+        global _inherited
+        ctx = multiprocessing.get_context("fork")
+        _inherited = array
+        try:
+
+            def call() -> None:
+                p = ctx.Process(target=first_and_last_inherited, args=(expected,))
+                p.start()
+                p.join(60)
+                if p.exitcode != 0:
+                    if p.is_alive():
+                        p.kill()
+                        p.join()
+                    raise RuntimeError(f"the forked worker ended with exit code {p.exitcode}")
+
+            return _median_time(call, repeats)
+        finally:
+            _inherited = None
+    raise ValueError(f"unknown handoff method {method!r}; choose from {HANDOFF_METHODS}")
+
+
+def measure_speedup(
+    max_workers: int | None = None,
+    work: int = 4_000_000,
+    repeats: int = 3,
+    progress: Progress = _no_progress,
+) -> list[Record]:
+    """Time the same CPU-bound work (:func:`spin`, ``work`` loop turns in all) on 1..``max_workers`` warm workers.
+
+    ``max_workers`` defaults to one more than :func:`usable_cpus`, so the last
+    point shows what a worker without a CPU of its own adds: nothing. Each
+    record's ``extra`` holds ``speedup`` = time with 1 worker / time with n.
+    """
+    top = usable_cpus() + 1 if max_workers is None else max_workers
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"max_workers must be a positive int, got {max_workers!r}")
+    if isinstance(work, bool) or not isinstance(work, int) or work < 1000:
+        raise ValueError(f"work must be an int of at least 1000 loop turns, got {work!r}")
+    repeats = _check_repeats(repeats)
+    records: list[Record] = []
+    for n in range(1, top + 1):
+        progress((n - 1) / top, f"speedup: {n} worker{'s' if n > 1 else ''}")
+        tasks = 4 * n
+        chunks = [work // tasks] * tasks
+        with warm_pool(n) as pool:
+            seconds = _median_time(lambda: pool.map(spin, chunks, chunksize=1), repeats)
+        base = records[0].seconds if records else seconds
+        records.append(Record("speedup", "pool", seconds, repeats, workers=n, extra={"speedup": base / seconds}))
+    progress(1.0, "speedup: done")
+    return records
+
+
+def measure_start_cost(repeats: int = 5, progress: Progress = _no_progress) -> list[Record]:
+    """Time starting and joining an empty process (``time.sleep(0)``) with each start method available."""
+    repeats = _check_repeats(repeats)
+    methods = multiprocessing.get_all_start_methods()
+    records = []
+    for i, method in enumerate(methods):
+        progress(i / len(methods), f"start cost: {method}")
+        ctx = multiprocessing.get_context(method)
+
+        def start_and_join() -> None:
+            p = ctx.Process(target=time.sleep, args=(0,))
+            p.start()
+            p.join(60)
+            if p.exitcode != 0:
+                if p.is_alive():
+                    p.kill()
+                    p.join()
+                raise RuntimeError(
+                    f"an empty {method} process ended with exit code {p.exitcode}; under spawn, "
+                    "run this from a file or a notebook (a script read from stdin cannot be re-imported)"
+                )
+
+        start_and_join()  # the first forkserver start also starts the server: not counted
+        records.append(Record("start", method, _median_time(start_and_join, repeats), repeats))
+    progress(1.0, "start cost: done")
+    return records
+
+
+# ----------------------------------------------------------------------------- reading results
+
+
+def handoff_seconds(records: Sequence[Record], method: str, size_bytes: int) -> float:
+    """The median seconds of one handoff ``method`` at ``size_bytes``."""
+    for r in records:
+        if r.measurement == "handoff" and r.method == method and r.size_bytes == size_bytes:
+            return r.seconds
+    raise KeyError(f"no handoff record for {method!r} at {size_bytes} bytes")
+
+
+def amdahl_speedup(serial: float, workers: float) -> float:
+    """Amdahl's law: the speedup on ``workers`` CPUs of work whose fraction ``serial`` cannot run in parallel."""
+    if not 0 <= serial <= 1:
+        raise ValueError(f"serial is a fraction between 0 and 1, got {serial!r}")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers!r}")
+    return 1 / (serial + (1 - serial) / workers)
+
+
+def serial_fraction(speedup: float, workers: int) -> float:
+    """The serial fraction Amdahl's law implies for a measured ``speedup`` on ``workers`` CPUs (Karp-Flatt).
+
+    Clipped to [0, 1]: noise can make a measured speedup exceed ``workers``.
+    """
+    if workers < 2:
+        raise ValueError("a serial fraction needs a measurement with at least 2 workers on at least 2 CPUs")
+    fraction = (1 / speedup - 1 / workers) / (1 - 1 / workers)
+    return min(1.0, max(0.0, fraction))
+
+
+def plot_handoff(records: Sequence[Record], ax: Any = None) -> Any:
+    """Log-log plot of seconds vs array size, one line per handoff method; returns the axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4))
+    for method in HANDOFF_METHODS:
+        points = sorted((r.size_bytes, r.seconds) for r in records if r.measurement == "handoff" and r.method == method)
+        if points:
+            sizes, seconds = zip(*points)
+            ax.loglog([s / MiB for s in sizes], seconds, marker="o", label=method)
+    ax.set_xlabel("array size (MiB)")
+    ax.set_ylabel("seconds until the worker has it (median)")
+    ax.set_title("Handing an array to a warm worker")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def plot_speedup(records: Sequence[Record], cpus: int | None = None, ax: Any = None) -> Any:
+    """Measured speedup vs workers, with the ideal line and Amdahl's curve for the measured serial fraction."""
+    import matplotlib.pyplot as plt
+
+    cpus = usable_cpus() if cpus is None else cpus
+    points = sorted((r.workers, r.extra["speedup"]) for r in records if r.measurement == "speedup")
+    if not points:
+        raise ValueError("no speedup records to plot; run measure_speedup() first")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4))
+    workers = [w for w, _ in points]
+    ax.plot(workers, [s for _, s in points], marker="o", label="measured")
+    ax.plot(workers, [min(w, cpus) for w in workers], linestyle=":", color="grey", label=f"ideal on {cpus} CPU(s)")
+    at_cpus = dict(points).get(cpus)
+    if cpus >= 2 and at_cpus is not None:
+        serial = serial_fraction(at_cpus, cpus)
+        ax.plot(
+            workers,
+            [amdahl_speedup(serial, min(w, cpus)) for w in workers],
+            linestyle="--",
+            label=f"Amdahl, serial fraction {serial:.2f}",
+        )
+    ax.axvline(cpus, color="grey", alpha=0.3)
+    ax.set_xlabel("workers")
+    ax.set_ylabel("speedup over 1 worker")
+    ax.set_title(f"CPU-bound work on {cpus} usable CPU(s)")
+    ax.set_xticks(workers)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return ax
+
+
+# ----------------------------------------------------------------------------- exercise checks
+
+
+@self_check("where shared memory starts to win")
+def check_crossover(feedback: Feedback, records: Sequence[Record], crossover: int | None) -> None:
+    """Exercise 1: ``crossover`` is the smallest measured size from which shared memory
+    (with the copy) beats pickling at that size and every larger one, or None if it never does."""
+    if not records or not all(isinstance(r, Record) for r in records):
+        feedback.fail("records should be the list measure_handoff(...) returned; run the measuring cell first")
+        return
+    sizes = sorted({r.size_bytes for r in records if r.measurement == "handoff"})
+    wins = {
+        s: handoff_seconds(records, "shared_memory_with_copy", s) < handoff_seconds(records, "pickle", s) for s in sizes
+    }
+    expected = None
+    for s in reversed(sizes):
+        if not wins[s]:
+            break
+        expected = s
+    feedback.expect(
+        len(sizes) >= 3,
+        f"you measured {len(sizes)} sizes",
+        f"measure at least 3 sizes (you have {len(sizes)}), so that there is a crossover to find",
+    )
+    if crossover is None:
+        feedback.expect(
+            expected is None,
+            "in your measurements shared memory with the copy never wins from some size on: None is right",
+            f"in your records shared memory with the copy wins from {format_bytes(expected or 0)} on; "
+            "crossover should be that size in bytes",
+        )
+        return
+    feedback.expect(
+        crossover in wins,
+        f"{crossover} is one of the sizes you measured",
+        f"crossover should be one of the measured sizes in bytes: {sizes}",
+    )
+    if crossover in wins:
+        feedback.expect(
+            crossover == expected,
+            f"from {format_bytes(crossover)} on, shared memory with the copy beats pickling at every size you measured",
+            "look again: crossover is the smallest size from which shared_memory_with_copy is faster "
+            "than pickle at that size and at every larger one"
+            + (f" (at {format_bytes(crossover)} it is not)" if not wins[crossover] else " (a smaller size qualifies)"),
+        )
+
+
+@self_check("Amdahl's law")
+def check_amdahl(feedback: Feedback, speedup: Callable[[float, int], float]) -> None:
+    """Exercise 2: ``speedup(serial, workers)`` implements Amdahl's law."""
+    if not callable(speedup):
+        feedback.fail("pass your function itself: check_amdahl(my_speedup), without calling it")
+        return
+    cases = [(0.0, 4), (1.0, 8), (0.1, 1), (0.1, 10), (0.05, 1000)]
+    wrong = []
+    for serial, workers in cases:
+        got = speedup(serial, workers)
+        want = amdahl_speedup(serial, workers)
+        if not isinstance(got, (int, float)) or not math.isclose(got, want, rel_tol=1e-6):
+            wrong.append(f"speedup({serial}, {workers}) = {got!r}, expected {want:.4g}")
+    feedback.expect(
+        not wrong,
+        "perfectly parallel work (serial 0) scales with the workers; fully serial work (serial 1) never speeds up",
+        "; ".join(wrong[:2]) + ". Amdahl: 1 / (serial + (1 - serial) / workers)",
+    )
+    feedback.expect(
+        not wrong and speedup(0.05, 10**6) < 20,
+        "with 5% serial work, no number of workers gets past 20x (1 / 0.05)",
+        "the speedup must approach 1 / serial as workers grow",
+    )

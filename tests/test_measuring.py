@@ -1,0 +1,119 @@
+"""Tests for helpers.measuring: lesson 05's measurements, Amdahl's law and the exercise checks."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+
+import pytest
+
+from helpers import measuring
+from helpers.machine import ShmRoom
+from helpers.measuring import (
+    MiB,
+    Record,
+    amdahl_speedup,
+    check_amdahl,
+    check_crossover,
+    default_sizes,
+    measure_handoff,
+    measure_speedup,
+    measure_start_cost,
+    serial_fraction,
+)
+
+
+def test_a_handoff_reaches_the_worker_by_every_method_and_records_what_was_timed() -> None:
+    seen = []
+    records = measure_handoff([MiB, 2 * MiB], repeats=2, progress=lambda f, label: seen.append(f))
+    methods = [m for m in measuring.HANDOFF_METHODS if m != "fork" or "fork" in multiprocessing.get_all_start_methods()]
+    assert [(r.method, r.size_bytes) for r in records] == [(m, s) for s in (MiB, 2 * MiB) for m in methods]
+    assert all(r.measurement == "handoff" and r.seconds > 0 and r.repeats == 2 for r in records)
+    assert seen[0] == 0 and seen[-1] == 1.0 and seen == sorted(seen), "progress goes from 0 to 1"
+    assert records[0].as_dict() == {
+        "measurement": "handoff", "method": "pickle", "seconds": records[0].seconds, "repeats": 2, "size_bytes": MiB,
+    }
+
+
+def test_a_broken_handoff_is_an_error_not_a_timing(monkeypatch) -> None:
+    monkeypatch.setattr(measuring, "first_and_last", lambda array: -1.0)  # the parent's expectation is now wrong
+    with pytest.raises(RuntimeError, match="the handoff is broken"):
+        measure_handoff([MiB], repeats=1, methods=["shared_memory"])
+
+
+def test_speedup_records_are_relative_to_one_worker() -> None:
+    records = measure_speedup(max_workers=2, work=200_000, repeats=1)
+    assert [r.workers for r in records] == [1, 2]
+    assert records[0].extra["speedup"] == 1.0
+    assert math.isclose(records[1].extra["speedup"], records[0].seconds / records[1].seconds)
+
+
+def test_start_cost_is_measured_for_every_start_method_available() -> None:
+    records = measure_start_cost(repeats=1)
+    assert [r.method for r in records] == multiprocessing.get_all_start_methods()
+    assert all(r.seconds > 0 for r in records)
+
+
+def test_default_sizes_fit_the_room_there_is(monkeypatch) -> None:
+    monkeypatch.setattr(measuring, "available_memory", lambda: 64 * 2**30)
+    monkeypatch.setattr(measuring, "shm_room", lambda: ShmRoom("/dev/shm", 2**30, 2**30))
+    assert default_sizes() == [MiB, 4 * MiB, 16 * MiB, 64 * MiB]
+    monkeypatch.setattr(measuring, "shm_room", lambda: ShmRoom("/dev/shm", 64 * MiB, 60 * MiB))  # Binder
+    assert default_sizes() == [MiB, 4 * MiB, 16 * MiB]
+    monkeypatch.setattr(measuring, "shm_room", lambda: ShmRoom("/dev/shm", 64 * MiB, MiB))
+    with pytest.raises(MemoryError, match="less than 1 MiB of room"):
+        default_sizes()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sizes": []}, "non-empty list of byte counts"),
+        ({"sizes": [MiB], "repeats": 0}, "repeats must be a positive int"),
+        ({"sizes": [MiB], "methods": ["telepathy"]}, "unknown handoff methods"),
+        ({"sizes": [2**60]}, "does not fit in half of /dev/shm"),
+    ],
+)
+def test_bad_measurement_requests_say_what_to_change(kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        measure_handoff(**kwargs)
+
+
+def test_amdahl_and_its_inverse() -> None:
+    assert amdahl_speedup(0, 8) == 8
+    assert amdahl_speedup(1, 8) == 1
+    assert math.isclose(amdahl_speedup(0.1, 10), 1 / 0.19)
+    assert math.isclose(serial_fraction(amdahl_speedup(0.2, 4), 4), 0.2)
+    assert serial_fraction(2.1, 2) == 0.0, "noise above the ideal is clipped"
+    with pytest.raises(ValueError, match="at least 2 workers"):
+        serial_fraction(1.0, 1)
+    with pytest.raises(ValueError, match="fraction between 0 and 1"):
+        amdahl_speedup(1.5, 2)
+
+
+def fake(times: dict[str, list[float]]) -> list[Record]:
+    sizes = [2**k * MiB for k in range(len(times["pickle"]))]
+    return [Record("handoff", m, t, 1, size_bytes=s) for m, ts in times.items() for s, t in zip(sizes, ts)]
+
+
+RECORDS = fake({"pickle": [1.0, 2.0, 4.0, 8.0], "shared_memory_with_copy": [3.0, 1.0, 5.0, 2.0]})
+
+
+def test_the_crossover_check_accepts_the_answer_its_records_give() -> None:
+    assert check_crossover(RECORDS, 8 * MiB).passed  # wins at 2 MiB too, but not at 4 MiB
+    only_small = fake({"pickle": [1.0, 1.0, 1.0], "shared_memory_with_copy": [0.5, 2.0, 2.0]})
+    assert check_crossover(only_small, None).passed
+
+
+@pytest.mark.parametrize("answer", [2 * MiB, MiB, 3 * MiB, None, "8 MiB"])
+def test_the_crossover_check_says_what_is_wrong(answer) -> None:
+    feedback = check_crossover(RECORDS, answer)
+    assert not feedback.passed
+    assert "✘" in str(feedback)
+
+
+def test_the_amdahl_check() -> None:
+    assert check_amdahl(amdahl_speedup).passed
+    assert not check_amdahl(lambda serial, workers: workers).passed
+    assert "without calling it" in str(check_amdahl(amdahl_speedup(0.1, 2)))
+    assert not check_crossover([], None).passed
