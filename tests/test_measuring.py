@@ -113,7 +113,10 @@ def test_the_crossover_check_says_what_is_wrong(answer) -> None:
 
 
 def test_the_amdahl_check() -> None:
-    assert check_amdahl(amdahl_speedup).passed
-    assert not check_amdahl(lambda serial, workers: workers).passed
-    assert "without calling it" in str(check_amdahl(amdahl_speedup(0.1, 2)))
+    assert check_amdahl(amdahl_speedup, 20).passed
+    assert check_amdahl(amdahl_speedup, 20.0).passed
+    assert not check_amdahl(lambda serial, workers: workers, 20).passed
+    assert not check_amdahl(amdahl_speedup, 19).passed
+    assert not check_amdahl(amdahl_speedup, ...).passed
+    assert "without calling it" in str(check_amdahl(amdahl_speedup(0.1, 2), 20))
     assert not check_crossover([], None).passed
