@@ -27,9 +27,11 @@ Modules, by what they hold:
 
 import os
 
-from helpers.cleanup import PROCESS_MARKER
-
-# Processes that lessons start inherit this, so `python -m helpers.cleanup` can find strays.
+#: Set in the environment on import; every process a lesson starts afterwards (spawn,
+#: forkserver, scripts) inherits it, so `python -m helpers.cleanup` can find strays.
+#: (Defined here, not in helpers.cleanup, so that `python -m helpers.cleanup` does not
+#: import its own module twice.)
+PROCESS_MARKER = "MP_SHARED_STATE_COURSE"
 os.environ.setdefault(PROCESS_MARKER, "1")
 
 from helpers.deadline import DeadlineReport, run_with_deadline  # noqa: E402

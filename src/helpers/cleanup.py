@@ -66,9 +66,7 @@ def release_all() -> None:
 #: Shared memory segments the course creates are named with this prefix (see
 #: :func:`course_segment_name`), so :func:`reset` can tell them from other programs'.
 SEGMENT_PREFIX = "mpcourse_"
-#: Set in the environment when ``helpers`` is imported; every process a lesson
-#: starts afterwards (spawn, forkserver, scripts) inherits it.
-PROCESS_MARKER = "MP_SHARED_STATE_COURSE"
+from helpers import PROCESS_MARKER  # noqa: E402  (set in the environment when helpers is imported)
 
 
 def course_segment_name() -> str:
