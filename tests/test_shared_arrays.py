@@ -136,3 +136,17 @@ def test_attach_needs_a_spec_of_a_live_segment() -> None:
 def test_spec_size() -> None:
     assert ArraySpec("x", (10, 4), "<f4").nbytes == 160
     assert np.dtype(ArraySpec("x", (1,), np.dtype("int16").str).dtype) == np.int16
+
+
+def test_ctrl_c_while_a_segment_is_created_is_held_back_until_its_cleanup_is_in_place() -> None:
+    import signal
+    import time
+
+    reached_the_end = False
+    with pytest.raises(KeyboardInterrupt):
+        with shared_arrays._interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # Python runs the handler here: recorded, not raised
+            reached_the_end = True
+    assert reached_the_end
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "the original handler is back"

@@ -40,9 +40,12 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 from multiprocessing import shared_memory
 
 import numpy as np
@@ -105,6 +108,36 @@ def _view(segment: shared_memory.SharedMemory, spec: ArraySpec) -> np.ndarray:
     """
     count = math.prod(spec.shape)
     return np.frombuffer(segment.buf, dtype=spec.dtype, count=count).reshape(spec.shape)
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C (and a Python-level SIGTERM handler) until the block ends, then act on it.
+
+    Between ``shm_open`` creating a segment and the ``try`` that will unlink
+    it, a KeyboardInterrupt would leave the segment in ``/dev/shm``. Python
+    runs signal handlers in the main thread between bytecodes, so replacing
+    them for those few lines with one that only records the signal closes
+    the gap; the original handler runs as soon as the block ends.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[tuple[int, Any]] = []
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(sig)
+        if callable(handler):
+            previous[sig] = handler
+            signal.signal(sig, lambda signum, frame: caught.append((signum, frame)))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if caught:
+            signum, frame = caught[0]
+            previous[signum](signum, frame)  # e.g. raises KeyboardInterrupt, now that cleanup is in place
 
 
 def _close_quietly(segment: _Segment) -> bool:
@@ -204,20 +237,23 @@ def shared_array(
             f"this helper uses at most {headroom:.0%} of it). Use a smaller array, free shared memory "
             "(python -m helpers.cleanup), or give the container more (docker run --shm-size=1g)."
         )
-    segment = _Segment(name=spec.name, create=True, size=spec.nbytes)
+    segment: _Segment | None = None
     shared = None
     try:
-        shared = SharedArray(segment, spec)
+        with _interrupts_deferred():  # never a segment in /dev/shm without this finally to remove it
+            segment = _Segment(name=spec.name, create=True, size=spec.nbytes)
+            shared = SharedArray(segment, spec)
         if data is not None:
             shared.array[...] = data
         yield shared
     finally:
-        # Unlink first: whatever happens next, the name leaves /dev/shm now.
-        with contextlib.suppress(FileNotFoundError):
-            segment.unlink()
-        if shared is not None:
-            shared._release()  # drop the view we handed out, so that close() can succeed
-        _close_quietly(segment)
+        if segment is not None:
+            # Unlink first: whatever happens next, the name leaves /dev/shm now.
+            with contextlib.suppress(FileNotFoundError):
+                segment.unlink()
+            if shared is not None:
+                shared._release()  # drop the view we handed out, so that close() can succeed
+            _close_quietly(segment)
 
 
 @contextlib.contextmanager
