@@ -83,6 +83,9 @@ class TestAnatomy:
         exercises = re.findall(r"^### Exercise \d+: .+\(\d+ min\)$", text, flags=re.M)
         wanted = 1 if path.name.startswith("00") else 2
         assert wanted <= len(exercises) <= 3, f"expected {wanted}-3 exercises, found {exercises}"
+        total = int(re.search(r"Exercises: (\d+) min", nb.cells[0].source).group(1))
+        each = [int(m) for m in re.findall(r"\((\d+) min\)$", "\n".join(exercises), flags=re.M)]
+        assert sum(each) == total, f"the exercises' minutes {each} do not add up to the {total} the first cell states"
         loads = LOAD.findall(text)
         assert len(set(loads)) == len(exercises), "each exercise names its own solution with %load"
         checks = [c for c in nb.cells if c.cell_type == "code" and re.search(r"^check_\w+\(", c.source, flags=re.M)]
