@@ -188,3 +188,46 @@ def test_lesson_runs_in_jupyterlab(page, lesson: Path) -> None:
     finally:
         page.screenshot(path=str(SCREENSHOTS / f"{lesson.stem}.png"))
         page.evaluate(CLOSE_LESSON)
+
+
+def test_race_explorer_redraws_when_a_learner_moves_a_slider_and_clicks_run(page) -> None:
+    """Lesson 03's explorer in the browser: move the workers slider, click Run, and the plot changes."""
+    lesson = next((p for p in LESSONS if p.name.startswith("03_")), None)
+    if lesson is None:
+        pytest.skip("no lesson 03 yet")
+    run_lesson(page, lesson.name)
+    try:
+        explorer = page.locator(".race-explorer")
+        explorer.wait_for(state="visible", timeout=30_000)
+        explorer.scroll_into_view_if_needed()
+        workers = explorer.locator(".widget-slider").first
+        readout = workers.locator(".widget-readout")
+        assert readout.inner_text() == "4"
+        handle = workers.locator(".noUi-handle")
+        plot = explorer.locator(".jp-OutputArea-output img")
+
+        def run_with(expected_workers: str, before: str | None) -> str:
+            handle.focus()
+            handle.press("ArrowRight")
+            page.wait_for_function(
+                "([el, want]) => el.textContent.trim() === want", arg=[readout.element_handle(), expected_workers]
+            )
+            explorer.locator("button", has_text="Run").click()
+            want = f"expected {int(expected_workers) * 20_000:,}"
+            explorer.locator(".widget-label", has_text=want).wait_for(timeout=60_000)
+            plot.first.wait_for(state="visible", timeout=30_000)
+            page.wait_for_function(  # looked up each time: clear_output replaces the img element
+                "(before) => { const img = document.querySelector('.race-explorer .jp-OutputArea-output img');"
+                " return img !== null && img.getAttribute('src') !== before; }",
+                arg=before,
+                timeout=30_000,
+            )
+            return plot.first.get_attribute("src")
+
+        first = run_with("5", None)
+        second = run_with("6", first)
+        assert first and second and first != second, "the plot was redrawn after the second run"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        explorer.screenshot(path=str(SCREENSHOTS / "03_race_explorer_after_two_runs.png"))
+    finally:
+        page.evaluate(CLOSE_LESSON)

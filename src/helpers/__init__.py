@@ -20,6 +20,10 @@ Modules, by what they hold:
     Lesson 01: workers and checks for process isolation.
 ``helpers.shared_ctypes``
     Lesson 02: workers and checks for ``Value`` and ``Array``.
+``helpers.races``
+    Lesson 03: counters that race, the fixes, the primitives' demos, exercise checks.
+``helpers.race_widgets``
+    Lesson 03: the race explorer and progress bars driven by a shared ``Array``.
 ``helpers.shared_arrays``
     NumPy arrays on ``SharedMemory`` that are always closed and unlinked
     (lesson 04's pattern, used by lessons 05 and 06).

@@ -1,0 +1,102 @@
+"""Tests for helpers.races: lost updates, the correct strategies, the primitives' workers and the checks."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import pytest
+
+from helpers import run_with_deadline
+from helpers.races import (
+    STRATEGIES,
+    check_histogram,
+    check_transfers,
+    count_histogram,
+    histogram_local,
+    histogram_locked,
+    histogram_racy,
+    run_counter,
+    run_until_lost,
+    take_two_locks,
+    take_two_locks_with_timeout,
+    transfer_many,
+)
+
+
+def test_the_unlocked_counter_loses_updates() -> None:
+    result, tries = run_until_lost(workers=4, increments=20_000)
+    assert result.lost > 0 and 1 <= tries <= 10
+
+
+@pytest.mark.parametrize("strategy", ["lock per increment", "lock per batch", "local sums"])
+def test_the_correct_strategies_lose_nothing(strategy: str) -> None:
+    result = run_counter(strategy, workers=3, increments=2_345)
+    assert (result.expected, result.arrived, result.lost) == (7_035, 7_035, 0)
+    assert result.seconds > 0
+
+
+def test_every_strategy_has_a_worker() -> None:
+    assert list(STRATEGIES) == ["no lock", "lock per increment", "lock per batch", "local sums"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"strategy": "optimism"}, "unknown strategy"), ({"strategy": "local sums", "workers": 0}, "workers must be"),
+     ({"strategy": "local sums", "increments": 2.5}, "increments must be")],
+)
+def test_bad_experiments_say_what_to_change(kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        run_counter(**kwargs)
+
+
+def crossed(worker, first_order=True):
+    a, b = multiprocessing.Lock(), multiprocessing.Lock()
+    ready, done = multiprocessing.Barrier(2), multiprocessing.Array("i", 2)
+    second = (a, b) if first_order else (b, a)
+    procs = [
+        multiprocessing.Process(target=worker, args=(a, b, ready, done, 0), name="p"),
+        multiprocessing.Process(target=worker, args=(*second, ready, done, 1), name="q"),
+    ]
+    return run_with_deadline(procs, seconds=3), done[:]
+
+
+def test_opposite_lock_orders_deadlock_and_the_fixes_do_not() -> None:
+    report, done = crossed(take_two_locks, first_order=False)
+    assert report.overran == ["p", "q"] and done == [0, 0]
+    report, done = crossed(take_two_locks, first_order=True)
+    assert report.all_finished and done == [1, 1]
+    report, done = crossed(take_two_locks_with_timeout, first_order=False)
+    assert report.all_finished and done == [1, 1]
+
+
+def test_the_histogram_workers() -> None:
+    assert list(count_histogram(histogram_locked)[:]) == [400] * 10
+    assert list(count_histogram(histogram_local)[:]) == [400] * 10
+
+
+def test_the_histogram_check() -> None:
+    assert check_histogram(histogram_local, histogram_local).passed
+    assert not check_histogram(histogram_locked, histogram_locked).passed
+    assert not check_histogram(histogram_racy, histogram_local).passed
+    assert not check_histogram("histogram_local", histogram_local).passed
+
+
+def transfers(same_order: bool):
+    lock_0, lock_1 = multiprocessing.Lock(), multiprocessing.Lock()
+    balances = multiprocessing.Array("i", [100, 100])
+    q_locks = (lock_0, lock_1) if same_order else (lock_1, lock_0)
+    p = multiprocessing.Process(target=transfer_many, args=(lock_0, lock_1, balances, 0, 1, 1000), name="p")
+    q = multiprocessing.Process(target=transfer_many, args=(*q_locks, balances, 1, 0, 1000), name="q")
+    return run_with_deadline([p, q], seconds=5), balances
+
+
+def test_the_transfer_check_passes_ordered_locks() -> None:
+    report, balances = transfers(same_order=True)
+    assert check_transfers(report, balances).passed
+
+
+def test_the_transfer_check_fails_a_deadlock_or_no_report() -> None:
+    report = run_with_deadline([multiprocessing.Process(target=__import__("time").sleep, args=(5,), name="p")], 0.2)
+    feedback = check_transfers(report, multiprocessing.Array("i", [100, 100]))
+    assert not feedback.passed and "deadlocked" in str(feedback)
+    assert not check_transfers(None, multiprocessing.Array("i", [100, 100])).passed
