@@ -24,6 +24,8 @@ Modules, by what they hold:
     Lesson 03: counters that race, the fixes, the primitives' demos, exercise checks.
 ``helpers.race_widgets``
     Lesson 03: the race explorer and progress bars driven by a shared ``Array``.
+``helpers.segments``
+    Lesson 04: ``SharedMemory`` workers, lifecycle experiments, exercise checks.
 ``helpers.shared_arrays``
     NumPy arrays on ``SharedMemory`` that are always closed and unlinked
     (lesson 04's pattern, used by lessons 05 and 06).

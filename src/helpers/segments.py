@@ -1,0 +1,188 @@
+"""Lesson 04, ``multiprocessing.shared_memory``: workers, lifecycle experiments and exercise checks.
+
+The experiments that could crash a process or confuse the resource tracker
+run in a separate Python process (:func:`run_python`), so the notebook's
+kernel is never the one that dies, and what they report is a yes/no that
+does not change from run to run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from multiprocessing import shared_memory
+
+import numpy as np
+
+from helpers.feedback import Feedback, self_check
+from helpers.shared_arrays import ArraySpec, _untracked, attach_array
+
+__all__ = [
+    "PythonRun",
+    "check_lifecycle",
+    "check_normalized",
+    "die_while_attached",
+    "double_in_place",
+    "normalize_row",
+    "run_python",
+    "segment_exists",
+    "touch_a_missing_page",
+]
+
+#: The page size; shared memory is mapped and backed page by page.
+PAGE = 4096 if not hasattr(os, "sysconf") else os.sysconf("SC_PAGE_SIZE")
+
+
+def segment_exists(name: str) -> bool:
+    """True if a shared memory segment of that name exists (checked by attaching, without the resource tracker)."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a segment's name (a str, e.g. shm.name), got {name!r}")
+    try:
+        with _untracked() as kwargs:
+            segment = shared_memory.SharedMemory(name=name, **kwargs)
+    except FileNotFoundError:
+        return False
+    segment.close()
+    return True
+
+
+# ----------------------------------------------------------------------------- workers
+
+
+def double_in_place(name: str, count: int) -> None:
+    """Attach to the segment ``name`` and double the first ``count`` int64 values in it, in place."""
+    with _untracked() as kwargs:
+        segment = shared_memory.SharedMemory(name=name, **kwargs)
+    try:
+        values = np.frombuffer(segment.buf, dtype=np.int64, count=count)
+        values *= 2
+        del values  # a view of segment.buf must be gone before close()
+    finally:
+        segment.close()
+
+
+def die_while_attached(spec: ArraySpec) -> None:
+    """Attach to a shared array, write to it, then die abruptly (``os._exit(3)``) without closing anything."""
+    with attach_array(spec) as array:
+        array[0] = 42
+        os._exit(3)
+
+
+def touch_a_missing_page() -> None:
+    """Map a two-page segment, shrink it to nothing, then touch the second page: the process dies of SIGBUS.
+
+    A full ``/dev/shm`` does the same to whoever first touches a page that
+    has no memory left behind it. The segment is unlinked before the crash,
+    so nothing is left behind. (Linux; macOS cannot shrink shared memory.)
+    """
+    segment = shared_memory.SharedMemory(create=True, size=2 * PAGE)
+    segment.unlink()
+    os.ftruncate(segment._fd, 0)  # the mapping stays two pages long; the memory behind it is gone
+    segment.buf[PAGE] = 1  # SIGBUS here
+
+
+def normalize_row(spec: ArraySpec, row: int) -> None:
+    """Exercise 1's worker: scale row ``row`` of a shared 2-D array to mean 0 and standard deviation 1, in place."""
+    with attach_array(spec) as array:
+        if array.ndim != 2 or not 0 <= row < array.shape[0]:
+            raise ValueError(f"row {row} is not a row of an array of shape {array.shape}")
+        values = array[row]
+        values -= values.mean()
+        values /= values.std()
+
+
+# ----------------------------------------------------------------------------- separate processes
+
+
+@dataclass(frozen=True)
+class PythonRun:
+    """What a separate Python process did: its exit code and what it wrote to stderr."""
+
+    returncode: int
+    stderr: str
+
+    @property
+    def crashed_by_signal(self) -> str | None:
+        """The signal that killed it (e.g. ``"SIGBUS"``), or None if it exited by itself."""
+        if self.returncode >= 0:
+            return None
+        import signal
+
+        return signal.Signals(-self.returncode).name
+
+    @property
+    def resource_tracker_warned(self) -> bool:
+        """True if the resource tracker warned about leaked shared memory."""
+        return "leaked shared_memory" in self.stderr
+
+
+def run_python(code: str, *args: str, timeout: float = 60) -> PythonRun:
+    """Run ``code`` in a new Python process (``python -c``), with ``args`` as ``sys.argv[1:]``; never raises for a crash."""
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return PythonRun(done.returncode, done.stderr)
+
+
+# ----------------------------------------------------------------------------- exercise checks
+
+
+def normalized(data: np.ndarray) -> np.ndarray:
+    """Each row of ``data`` scaled to mean 0 and standard deviation 1 (the exercise's expected answer)."""
+    return (data - data.mean(axis=1, keepdims=True)) / data.std(axis=1, keepdims=True)
+
+
+@self_check("rows normalized in place by four workers")
+def check_normalized(feedback: Feedback, result: object, data: np.ndarray) -> None:
+    """Exercise 1: ``result`` is a private copy of the shared array after the workers normalized every row."""
+    if not isinstance(result, np.ndarray):
+        feedback.fail(
+            f"result should be a NumPy array (a copy of shared.array made inside the with block), not {type(result).__name__}"
+        )
+        return
+    feedback.expect(
+        result.shape == data.shape,
+        f"result has the data's shape {data.shape}",
+        f"result has shape {result.shape}; expected {data.shape}",
+    )
+    if result.shape != data.shape:
+        return
+    right = np.isclose(result, normalized(data), atol=1e-9).all(axis=1)
+    untouched = np.isclose(result, data).all(axis=1)
+    feedback.expect(
+        bool(right.all()),
+        "every row has mean 0 and standard deviation 1",
+        f"rows {[i for i in range(len(right)) if not right[i]]} are not normalized"
+        + (" (they still hold the original data: did a worker run on them?)" if untouched.any() else ""),
+    )
+
+
+@self_check("a segment's whole life: create, use, close, unlink")
+def check_lifecycle(feedback: Feedback, name: object, message: object) -> None:
+    """Exercise 2: the segment ``name`` carried ``message`` and no longer exists."""
+    feedback.expect(
+        message == b"hello",
+        "the message went through shared memory",
+        f"message should be the bytes b'hello' read back from the segment, now {message!r}",
+    )
+    if not isinstance(name, str):
+        feedback.fail(f"name should be the segment's name (shm.name), now {name!r}")
+        return
+    if segment_exists(name):
+        with _untracked() as kwargs:
+            leftover = shared_memory.SharedMemory(name=name, **kwargs)
+        leftover.close()
+        leftover.unlink()
+        feedback.fail(
+            "the segment was still in shared memory: your code never unlinked it (this check removed it for you). "
+            "Add shm.unlink() where the segment's owner is done with it, and run both cells again."
+        )
+    else:
+        feedback.ok("the segment is gone: it was unlinked")

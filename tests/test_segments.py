@@ -1,0 +1,93 @@
+"""Tests for helpers.segments: lesson 04's workers, separate-process experiments and exercise checks."""
+
+from __future__ import annotations
+
+import multiprocessing
+from multiprocessing import shared_memory
+
+import numpy as np
+import pytest
+
+from helpers import run_with_deadline
+from helpers.segments import (
+    check_lifecycle,
+    check_normalized,
+    die_while_attached,
+    double_in_place,
+    normalize_row,
+    normalized,
+    run_python,
+    segment_exists,
+    touch_a_missing_page,
+)
+from helpers.shared_arrays import shared_array
+
+
+def test_a_child_doubles_what_the_parent_sees() -> None:
+    shm = shared_memory.SharedMemory(create=True, size=24)
+    try:
+        values = np.frombuffer(shm.buf, dtype=np.int64, count=3)
+        values[:] = [1, 2, 3]
+        p = multiprocessing.Process(target=double_in_place, args=(shm.name, 3))
+        assert run_with_deadline([p], 10).all_finished
+        assert values.tolist() == [2, 4, 6]
+        del values
+    finally:
+        shm.close()
+        shm.unlink()
+    assert not segment_exists(shm.name)
+
+
+def test_segment_exists_needs_a_name() -> None:
+    with pytest.raises(TypeError, match="segment's name"):
+        segment_exists(None)  # type: ignore[arg-type]
+
+
+def test_a_dead_worker_does_not_stop_the_owner_from_cleaning_up() -> None:
+    with shared_array(10, "int64") as shared:
+        report = run_with_deadline([multiprocessing.Process(target=die_while_attached, args=(shared.spec,), name="d")], 10)
+        assert report.exitcodes == {"d": 3} and shared.array[0] == 42
+    assert not segment_exists(shared.name)
+
+
+def test_touching_a_missing_page_is_a_bus_error_in_the_child_only() -> None:
+    report = run_with_deadline([multiprocessing.Process(target=touch_a_missing_page, name="t")], 10)
+    assert report.exitcodes == {"t": -7}
+
+
+def test_run_python_reports_crashes_and_tracker_warnings() -> None:
+    crash = run_python("import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
+    assert crash.crashed_by_signal == "SIGSEGV"
+    fine = run_python("import sys; sys.exit(sys.argv[1] == 'x')", "y")
+    assert (fine.returncode, fine.crashed_by_signal, fine.resource_tracker_warned) == (0, None, False)
+
+
+def test_normalize_row_and_its_check() -> None:
+    data = np.arange(12, dtype=float).reshape(3, 4) ** 2
+    with shared_array(data.shape, copy_from=data) as shared:
+        procs = [multiprocessing.Process(target=normalize_row, args=(shared.spec, r)) for r in range(3)]
+        assert run_with_deadline(procs, 10).all_finished
+        result = shared.array.copy()
+    assert np.allclose(result, normalized(data))
+    assert check_normalized(result, data).passed
+    half = result.copy()
+    half[1] = data[1]
+    feedback = check_normalized(half, data)
+    assert not feedback.passed and "rows [1] are not normalized" in str(feedback)
+    assert not check_normalized(None, data).passed
+
+
+def test_normalize_row_refuses_a_row_that_does_not_exist() -> None:
+    with shared_array((2, 3)) as shared:
+        with pytest.raises(ValueError, match="row 5 is not a row"):
+            normalize_row(shared.spec, 5)
+
+
+def test_the_lifecycle_check_finds_and_removes_a_leak() -> None:
+    shm = shared_memory.SharedMemory(create=True, size=16)
+    shm.close()
+    feedback = check_lifecycle(shm.name, b"hello")
+    assert not feedback.passed and "never unlinked it" in str(feedback)
+    assert not segment_exists(shm.name), "the check removed the leftover"
+    assert check_lifecycle(shm.name, b"hello").passed
+    assert not check_lifecycle(shm.name, "hello").passed
