@@ -26,6 +26,10 @@ Modules, by what they hold:
     Lesson 03: the race explorer and progress bars driven by a shared ``Array``.
 ``helpers.segments``
     Lesson 04: ``SharedMemory`` workers, lifecycle experiments, exercise checks.
+``helpers.measuring``
+    Lesson 05: handoff, speedup and start-cost measurements, their plots and checks.
+``helpers.bench``
+    ``python -m helpers.bench``: lesson 05's measurements as a command.
 ``helpers.shared_arrays``
     NumPy arrays on ``SharedMemory`` that are always closed and unlinked
     (lesson 04's pattern, used by lessons 05 and 06).
