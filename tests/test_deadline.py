@@ -11,9 +11,11 @@ import pytest
 from helpers.deadline import run_with_deadline
 
 
-def ignore_sigterm_and_sleep(seconds: float) -> None:
-    """A child that ignores terminate(): only kill() ends it."""
+def ignore_sigterm_and_sleep(seconds: float, ready=None) -> None:
+    """A child that ignores terminate(): only kill() ends it. Sets ``ready`` once it ignores SIGTERM."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if ready is not None:
+        ready.set()
     time.sleep(seconds)
 
 
@@ -38,9 +40,10 @@ def test_overrunning_process_is_terminated_quickly() -> None:
 
 
 def test_process_that_ignores_terminate_is_killed() -> None:
-    stubborn = multiprocessing.Process(target=ignore_sigterm_and_sleep, args=(60,), name="stubborn")
+    ready = multiprocessing.Event()
+    stubborn = multiprocessing.Process(target=ignore_sigterm_and_sleep, args=(60, ready), name="stubborn")
     stubborn.start()
-    time.sleep(0.5)  # let it install its handler
+    assert ready.wait(60), "the child never started"  # a fixed sleep was too short on a loaded machine
     report = run_with_deadline([stubborn], seconds=0.1)
     assert report.exitcodes["stubborn"] == -signal.SIGKILL
     assert not stubborn.is_alive()

@@ -30,6 +30,8 @@ Modules, by what they hold:
     Lesson 05: handoff, speedup and start-cost measurements, their plots and checks.
 ``helpers.bench``
     ``python -m helpers.bench``: lesson 05's measurements as a command.
+``helpers.patterns``
+    Lesson 06: pool workers attached once, failing tasks, manager costs, queue traps.
 ``helpers.shared_arrays``
     NumPy arrays on ``SharedMemory`` that are always closed and unlinked
     (lesson 04's pattern, used by lessons 05 and 06).

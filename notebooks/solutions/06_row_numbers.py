@@ -1,0 +1,15 @@
+# Solution to lesson 06, exercise 2: the workers attached to the shared array once (initializer), so a
+# task only needs a row number; row_sum reads the row from shared memory.
+import multiprocessing
+
+import numpy as np
+
+from helpers.patterns import check_pool_sums, init_worker, row_sum
+from helpers.shared_arrays import shared_array
+
+data = np.random.default_rng(6).random((64, 2**15))
+with shared_array(data.shape, copy_from=data) as big:
+    with multiprocessing.Pool(2, initializer=init_worker, initargs=(big.spec,)) as pool:
+        tasks = list(range(len(data)))
+        sums = pool.map(row_sum, tasks)
+check_pool_sums(sums, tasks, data)

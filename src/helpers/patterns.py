@@ -1,0 +1,174 @@
+"""Lesson 06, patterns that scale: pool workers, failing tasks, manager costs, queue traps, exercise checks.
+
+The same worker functions run in a ``multiprocessing.Pool``, a
+``concurrent.futures.ProcessPoolExecutor``, joblib and a Dask cluster: they
+are plain importable functions of this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from helpers.deadline import DeadlineReport
+from helpers.feedback import Feedback, self_check
+from helpers.shared_arrays import ArraySpec, attach_array
+
+__all__ = [
+    "check_pool_sums",
+    "check_queue_fix",
+    "die_on",
+    "fail_on",
+    "init_worker",
+    "per_access_seconds",
+    "put_big",
+    "row_sum",
+    "row_sum_in",
+    "row_sum_of",
+    "row_sum_shared",
+]
+
+# ----------------------------------------------------------------------------- pool workers
+
+_stack = contextlib.ExitStack()
+_shared: np.ndarray | None = None
+
+
+def init_worker(spec: ArraySpec) -> None:
+    """Pool initializer: attach this worker to the shared array once, for all its tasks.
+
+    The mapping stays open for the worker's life; the operating system
+    releases it when the worker exits.
+    """
+    global _shared
+    _stack.close()
+    _shared = _stack.enter_context(attach_array(spec))
+
+
+def row_sum(row: int) -> float:
+    """Sum of row ``row`` of the array :func:`init_worker` attached. The task is just a row number."""
+    if _shared is None:
+        raise RuntimeError("row_sum needs the pool's workers attached first: Pool(initializer=init_worker, initargs=(spec,))")
+    return float(_shared[row].sum())
+
+
+def row_sum_of(row_data: np.ndarray) -> float:
+    """Sum of a row given as data: the row is pickled into every task (the pattern to avoid for big data)."""
+    return float(np.asarray(row_data).sum())
+
+
+def row_sum_in(array: np.ndarray, row: int) -> float:
+    """Sum of row ``row`` of ``array``, which the caller passes whole (joblib memory-maps it when it is large)."""
+    return float(array[row].sum())
+
+
+def row_sum_shared(spec: ArraySpec, row: int) -> float:
+    """Sum of row ``row`` of a shared array, attaching for this one task (for executors without initializers)."""
+    with attach_array(spec) as array:
+        return float(array[row].sum())
+
+
+def fail_on(bad: int, x: int) -> int:
+    """Return ``x * x``, but raise ValueError when ``x == bad``: a task that fails."""
+    if x == bad:
+        raise ValueError(f"task {x} got bad input")
+    return x * x
+
+
+def die_on(bad: int, x: int) -> int:
+    """Return ``x * x``, but end the whole worker process abruptly (``os._exit(1)``) when ``x == bad``."""
+    if x == bad:
+        os._exit(1)
+    return x * x
+
+
+# ----------------------------------------------------------------------------- costs and traps
+
+
+def per_access_seconds(kind: str, accesses: int = 2000) -> float:
+    """Seconds per read-modify-write of one shared number, kept in ``kind`` of storage, timed in this process.
+
+    ``kind`` is ``"manager dict"`` (a ``Manager().dict()`` proxy: every access is a message to the manager's
+    server process), ``"Value"`` (a synchronized ``Value`` under its lock) or ``"shared memory"`` (a NumPy
+    array on a ``SharedMemory`` segment, no lock).
+    """
+    if isinstance(accesses, bool) or not isinstance(accesses, int) or accesses < 1:
+        raise ValueError(f"accesses must be a positive int, got {accesses!r}")
+    if kind == "manager dict":
+        with multiprocessing.Manager() as manager:
+            store = manager.dict(count=0)
+            start = time.perf_counter()
+            for _ in range(accesses):
+                store["count"] += 1
+            return (time.perf_counter() - start) / accesses
+    if kind == "Value":
+        value = multiprocessing.Value("q", 0)
+        start = time.perf_counter()
+        for _ in range(accesses):
+            with value.get_lock():
+                value.value += 1
+        return (time.perf_counter() - start) / accesses
+    if kind == "shared memory":
+        from helpers.shared_arrays import shared_array
+
+        with shared_array(1, "int64") as shared:
+            array = shared.array
+            start = time.perf_counter()
+            for _ in range(accesses):
+                array[0] += 1
+            seconds = (time.perf_counter() - start) / accesses
+            del array
+            return seconds
+    raise ValueError(f"unknown kind {kind!r}; choose 'manager dict', 'Value' or 'shared memory'")
+
+
+def put_big(queue: Any, nbytes: int) -> None:
+    """Put one ``nbytes``-long bytes object on ``queue``. The process cannot exit until it has been read."""
+    queue.put(b"x" * nbytes)
+
+
+# ----------------------------------------------------------------------------- exercise checks
+
+
+@self_check("a queue read before the join")
+def check_queue_fix(feedback: Feedback, report: DeadlineReport, item: object) -> None:
+    """Exercise 1: the producer finished by itself and its 10 MB item arrived."""
+    if not isinstance(report, DeadlineReport):
+        feedback.fail("report should be what run_with_deadline(...) returned")
+        return
+    feedback.expect(
+        report.all_finished,
+        "the producer finished before the deadline",
+        f"{report}: the producer could not exit; its item was still in the pipe. Get the item before joining.",
+    )
+    feedback.expect(
+        isinstance(item, bytes) and len(item) == 10 * 2**20,
+        "the 10 MB item arrived",
+        f"item should be the 10 MB bytes object from the queue, now {type(item).__name__}"
+        + (f" of {len(item)} bytes" if isinstance(item, (bytes, str)) else ""),
+    )
+
+
+@self_check("row sums by workers attached once")
+def check_pool_sums(feedback: Feedback, sums: object, tasks: Sequence[object], data: np.ndarray) -> None:
+    """Exercise 2: ``sums`` are the row sums of ``data``, computed from ``tasks`` that were row numbers."""
+    small = all(isinstance(t, (int, np.integer)) for t in tasks) if isinstance(tasks, Sequence) else False
+    feedback.expect(
+        small,
+        "each task is a row number: a few bytes to pickle, whatever the size of a row",
+        "each task should be a row number (an int), not the row itself: rows are pickled into every task",
+    )
+    if not isinstance(sums, (list, tuple, np.ndarray)) or len(sums) != len(data):
+        feedback.fail(f"sums should be a list of {len(data)} row sums, now {sums!r:.60}")
+        return
+    feedback.expect(
+        np.allclose(np.asarray(sums, dtype=float), data.sum(axis=1)),
+        "every row sum is right",
+        "some row sums are wrong: did every worker attach to the same shared array as data?",
+    )

@@ -1,0 +1,91 @@
+"""Tests for helpers.patterns: workers attached once, failing and dying tasks, access costs, queue trap, checks."""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+
+import numpy as np
+import pytest
+
+from helpers import run_with_deadline
+from helpers.patterns import (
+    check_pool_sums,
+    check_queue_fix,
+    die_on,
+    fail_on,
+    init_worker,
+    per_access_seconds,
+    put_big,
+    row_sum,
+    row_sum_in,
+    row_sum_of,
+    row_sum_shared,
+)
+from helpers.shared_arrays import shared_array
+
+DATA = np.arange(24, dtype=float).reshape(4, 6)
+
+
+def test_workers_attached_once_sum_rows_by_number() -> None:
+    with shared_array(DATA.shape, copy_from=DATA) as big:
+        with multiprocessing.Pool(2, initializer=init_worker, initargs=(big.spec,)) as pool:
+            assert pool.map(row_sum, range(4)) == DATA.sum(axis=1).tolist()
+        assert row_sum_shared(big.spec, 2) == DATA[2].sum()
+    assert row_sum_of(DATA[1]) == row_sum_in(DATA, 1) == DATA[1].sum()
+
+
+def test_row_sum_says_what_to_do_without_an_initializer() -> None:
+    import helpers.patterns as patterns
+
+    saved, patterns._shared = patterns._shared, None
+    try:
+        with pytest.raises(RuntimeError, match="initializer=init_worker"):
+            row_sum(0)
+    finally:
+        patterns._shared = saved
+
+
+def test_a_failing_task_comes_back_as_its_exception() -> None:
+    with multiprocessing.Pool(2) as pool:
+        with pytest.raises(ValueError, match="task 3 got bad input"):
+            pool.map(partial(fail_on, 3), range(5))
+        assert pool.map(partial(fail_on, 3), [1, 2]) == [1, 4], "the pool still works"
+
+
+def test_a_dying_worker_breaks_the_executor() -> None:
+    with ProcessPoolExecutor(max_workers=2) as executor:
+        with pytest.raises(BrokenProcessPool):
+            list(executor.map(partial(die_on, 2), range(4)))
+
+
+def test_access_costs_are_positive_and_kinds_are_checked() -> None:
+    for kind in ("manager dict", "Value", "shared memory"):
+        assert per_access_seconds(kind, accesses=50) > 0
+    with pytest.raises(ValueError, match="unknown kind"):
+        per_access_seconds("carrier pigeon")
+    with pytest.raises(ValueError, match="positive int"):
+        per_access_seconds("Value", accesses=0)
+
+
+def test_the_full_queue_trap_and_its_fix() -> None:
+    queue = multiprocessing.Queue()
+    stuck = multiprocessing.Process(target=put_big, args=(queue, 10 * 2**20), name="p")
+    report = run_with_deadline([stuck], seconds=1)
+    assert report.overran == ["p"]
+    assert not check_queue_fix(report, None).passed
+    queue = multiprocessing.Queue()
+    fine = multiprocessing.Process(target=put_big, args=(queue, 10 * 2**20), name="p")
+    fine.start()
+    item = queue.get(timeout=30)
+    report = run_with_deadline([fine], seconds=10)
+    assert check_queue_fix(report, item).passed
+
+
+def test_the_pool_sums_check() -> None:
+    assert check_pool_sums(DATA.sum(axis=1).tolist(), list(range(4)), DATA).passed
+    assert not check_pool_sums(DATA.sum(axis=1).tolist(), list(DATA), DATA).passed
+    assert not check_pool_sums([0.0] * 4, list(range(4)), DATA).passed
+    assert not check_pool_sums(None, list(range(4)), DATA).passed
