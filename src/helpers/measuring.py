@@ -199,6 +199,21 @@ def _median_time(call: Callable[[], Any], repeats: int) -> float:
     return statistics.median(times)
 
 
+def _start_and_join(ctx: Any, target: Callable[..., Any], args: tuple[Any, ...], what: str) -> None:
+    """Start one process and wait for it (60 s at most); raise if it did not exit with code 0."""
+    p = ctx.Process(target=target, args=args)
+    p.start()
+    p.join(60)
+    if p.exitcode != 0:
+        if p.is_alive():
+            p.kill()
+            p.join()
+        raise RuntimeError(
+            f"{what} ended with exit code {p.exitcode}; under spawn, run this from a file or a notebook "
+            "(a script read from stdin cannot be re-imported)"
+        )
+
+
 def _expect(value: float, expected: float, method: str) -> None:
     if value != expected:
         raise RuntimeError(f"the {method} worker read {value}, expected {expected}: the handoff is broken")
@@ -301,17 +316,9 @@ def _time_handoff(method: str, array: np.ndarray, expected: float, pool: Any, re
         _inherited = array
         try:
 
-            def call() -> None:
-                p = ctx.Process(target=first_and_last_inherited, args=(expected,))
-                p.start()
-                p.join(60)
-                if p.exitcode != 0:
-                    if p.is_alive():
-                        p.kill()
-                        p.join()
-                    raise RuntimeError(f"the forked worker ended with exit code {p.exitcode}")
-
-            return _median_time(call, repeats)
+            return _median_time(
+                lambda: _start_and_join(ctx, first_and_last_inherited, (expected,), "the forked worker"), repeats
+            )
         finally:
             _inherited = None
     raise ValueError(f"unknown handoff method {method!r}; choose from {HANDOFF_METHODS}")
@@ -358,17 +365,7 @@ def measure_start_cost(repeats: int = 5, progress: Progress = _no_progress) -> l
         ctx = multiprocessing.get_context(method)
 
         def start_and_join() -> None:
-            p = ctx.Process(target=time.sleep, args=(0,))
-            p.start()
-            p.join(60)
-            if p.exitcode != 0:
-                if p.is_alive():
-                    p.kill()
-                    p.join()
-                raise RuntimeError(
-                    f"an empty {method} process ended with exit code {p.exitcode}; under spawn, "
-                    "run this from a file or a notebook (a script read from stdin cannot be re-imported)"
-                )
+            _start_and_join(ctx, time.sleep, (0,), f"an empty {method} process")
 
         start_and_join()  # the first forkserver start also starts the server: not counted
         records.append(Record("start", method, _median_time(start_and_join, repeats), repeats))
