@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import types
 
 import pytest
 
@@ -46,6 +47,20 @@ def test_speedup_records_are_relative_to_one_worker() -> None:
     assert [r.workers for r in records] == [1, 2]
     assert records[0].extra["speedup"] == 1.0
     assert math.isclose(records[1].extra["speedup"], records[0].seconds / records[1].seconds)
+
+
+def test_speedup_is_the_median_of_each_rounds_ratio(monkeypatch) -> None:
+    # Round 2 is slowed by noise for both counts: its ratio is still right, while the medians of
+    # the times (1.0 s and 0.6 s) would give 1.67.
+    stamps, now = [], 0.0
+    for seconds in [1.0, 0.5, 3.0, 1.5, 1.0, 0.6]:  # round by round: 1 worker, then 2
+        stamps += [now, now + seconds]
+        now += seconds
+    clock = iter(stamps)
+    monkeypatch.setattr(measuring, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
+    records = measure_speedup(max_workers=2, work=1000, repeats=3)
+    assert [r.seconds for r in records] == pytest.approx([1.0, 0.6])
+    assert math.isclose(records[1].extra["speedup"], 2.0)
 
 
 def test_start_cost_is_measured_for_every_start_method_available() -> None:

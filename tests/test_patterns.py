@@ -89,3 +89,11 @@ def test_the_pool_sums_check() -> None:
     assert not check_pool_sums(DATA.sum(axis=1).tolist(), list(DATA), DATA).passed
     assert not check_pool_sums([0.0] * 4, list(range(4)), DATA).passed
     assert not check_pool_sums(None, list(range(4)), DATA).passed
+
+
+def test_pool_sums_check_takes_any_sequence_of_row_numbers() -> None:
+    right = DATA.sum(axis=1).tolist()
+    assert check_pool_sums(right, range(4), DATA).passed
+    assert check_pool_sums(right, np.arange(4), DATA).passed
+    assert not check_pool_sums(right, [True, False, True, False], DATA).passed
+    assert not check_pool_sums(right, 4, DATA).passed  # not a sequence at all

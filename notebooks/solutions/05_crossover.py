@@ -3,7 +3,7 @@
 # (with the copy) still wins. If it loses at the largest size, there is no crossover: None.
 from helpers.measuring import check_crossover, handoff_seconds, measure_handoff
 
-small_sizes = [4 * 2**10 * 4**k for k in range(6)]  # 4 KiB, 16 KiB, ..., 4 MiB
+small_sizes = [4 * 2**10 * 4**k for k in range(7)]  # 4 KiB, 16 KiB, ..., 16 MiB
 small = measure_handoff(small_sizes, repeats=5, methods=["pickle", "shared_memory_with_copy"])
 
 crossover = None

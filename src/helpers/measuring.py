@@ -333,8 +333,11 @@ def measure_speedup(
     """Time the same CPU-bound work (:func:`spin`, ``work`` loop turns in all) on 1..``max_workers`` warm workers.
 
     ``max_workers`` defaults to one more than :func:`usable_cpus`, so the last
-    point shows what a worker without a CPU of its own adds: nothing. Each
-    record's ``extra`` holds ``speedup`` = time with 1 worker / time with n.
+    point shows what a worker without a CPU of its own adds: nothing. All
+    pools are started first; then each of ``repeats`` rounds times every
+    worker count once. A record's ``seconds`` is the median over the rounds
+    and its ``extra["speedup"]`` the median of the rounds' ratios
+    time with 1 worker / time with n.
     """
     top = usable_cpus() + 1 if max_workers is None else max_workers
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
@@ -342,17 +345,31 @@ def measure_speedup(
     if isinstance(work, bool) or not isinstance(work, int) or work < 1000:
         raise ValueError(f"work must be an int of at least 1000 loop turns, got {work!r}")
     repeats = _check_repeats(repeats)
-    records: list[Record] = []
-    for n in range(1, top + 1):
-        progress((n - 1) / top, f"speedup: {n} worker{'s' if n > 1 else ''}")
-        tasks = 4 * n
-        chunks = [work // tasks] * tasks
-        with warm_pool(n) as pool:
-            seconds = _median_time(lambda: pool.map(spin, chunks, chunksize=1), repeats)
-        base = records[0].seconds if records else seconds
-        records.append(Record("speedup", "pool", seconds, repeats, workers=n, extra={"speedup": base / seconds}))
+    counts = range(1, top + 1)
+    times: dict[int, list[float]] = {n: [] for n in counts}
+    with contextlib.ExitStack() as stack:
+        pools = {n: stack.enter_context(warm_pool(n)) for n in counts}
+        # Rounds, not one worker count after the other: a burst of noise from elsewhere on the
+        # machine then slows one round of every count, and the per-round ratios stay honest.
+        for round_ in range(repeats):
+            progress(round_ / repeats, f"speedup: round {round_ + 1} of {repeats}")
+            for n in counts:
+                chunks = [work // (4 * n)] * (4 * n)
+                start = time.perf_counter()
+                pools[n].map(spin, chunks, chunksize=1)
+                times[n].append(time.perf_counter() - start)
     progress(1.0, "speedup: done")
-    return records
+    return [
+        Record(
+            "speedup",
+            "pool",
+            statistics.median(times[n]),
+            repeats,
+            workers=n,
+            extra={"speedup": statistics.median(one / t for one, t in zip(times[1], times[n]))},
+        )
+        for n in counts
+    ]
 
 
 def measure_start_cost(repeats: int = 5, progress: Progress = _no_progress) -> list[Record]:
@@ -480,7 +497,7 @@ def plot_speedup(records: Sequence[Record], cpus: int | None = None, ax: Any = N
             more,
             [amdahl_speedup(serial, n) for n in more],
             linestyle="--",
-            label=f"Amdahl with n CPUs, serial fraction {serial:.2f}",
+            label=f"Amdahl if you had n CPUs, serial fraction {serial:.2f}",
         )
     ax.axvline(cpus, color="grey", alpha=0.3)
     ax.set_xlabel("workers")
@@ -526,7 +543,8 @@ def check_crossover(feedback: Feedback, records: Sequence[Record], crossover: in
     feedback.expect(
         crossover in wins,
         f"{crossover} is one of the sizes you measured",
-        f"crossover should be one of the measured sizes in bytes: {sizes}",
+        f"crossover should be one of the measured sizes in bytes, {sizes}, "
+        "or None if shared memory with the copy does not win from some size on",
     )
     if crossover in wins:
         feedback.expect(

@@ -11,7 +11,7 @@ import contextlib
 import multiprocessing
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -138,7 +138,7 @@ def put_big(queue: Any, nbytes: int) -> None:
 
 @self_check("a queue read before the join")
 def check_queue_fix(feedback: Feedback, report: DeadlineReport, item: object) -> None:
-    """Exercise 1: the producer finished by itself and its 10 MB item arrived."""
+    """Exercise 1: the producer finished by itself and its 10 MiB item arrived."""
     if not isinstance(report, DeadlineReport):
         feedback.fail("report should be what run_with_deadline(...) returned")
         return
@@ -149,20 +149,27 @@ def check_queue_fix(feedback: Feedback, report: DeadlineReport, item: object) ->
     )
     feedback.expect(
         isinstance(item, bytes) and len(item) == 10 * 2**20,
-        "the 10 MB item arrived",
-        f"item should be the 10 MB bytes object from the queue, now {type(item).__name__}"
+        "the 10 MiB item arrived",
+        f"item should be the 10 MiB bytes object from the queue, now {type(item).__name__}"
         + (f" of {len(item)} bytes" if isinstance(item, (bytes, str)) else ""),
     )
 
 
 @self_check("row sums by workers attached once")
-def check_pool_sums(feedback: Feedback, sums: object, tasks: Sequence[object], data: np.ndarray) -> None:
-    """Exercise 2: ``sums`` are the row sums of ``data``, computed from ``tasks`` that were row numbers."""
-    small = all(isinstance(t, (int, np.integer)) for t in tasks) if isinstance(tasks, Sequence) else False
+def check_pool_sums(feedback: Feedback, sums: object, tasks: Iterable[object], data: np.ndarray) -> None:
+    """Exercise 2: ``sums`` are the row sums of ``data``, computed from ``tasks`` that were row numbers.
+
+    ``tasks`` may be any sequence of ints: a list, a ``range`` or an integer NumPy array.
+    """
+    try:
+        items = list(tasks)  # type: ignore[call-overload]
+    except TypeError:
+        items = None
     feedback.expect(
-        small,
+        items is not None and all(isinstance(t, (int, np.integer)) and not isinstance(t, bool) for t in items),
         "each task is a row number: a few bytes to pickle, whatever the size of a row",
-        "each task should be a row number (an int), not the row itself: rows are pickled into every task",
+        "each task should be a row number (an int), not the row itself: rows are pickled into every task. "
+        "Set tasks to the row numbers and map over tasks",
     )
     if not isinstance(sums, (list, tuple, np.ndarray)) or len(sums) != len(data):
         feedback.fail(f"sums should be a list of {len(data)} row sums, now {sums!r:.60}")
