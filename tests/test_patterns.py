@@ -68,6 +68,8 @@ def test_access_costs_are_positive_and_kinds_are_checked() -> None:
         per_access_seconds("carrier pigeon")
     with pytest.raises(ValueError, match="positive int"):
         per_access_seconds("Value", accesses=0)
+    with pytest.raises(ValueError, match="repeats must be a positive int"):
+        per_access_seconds("Value", repeats=0)
 
 
 def test_the_full_queue_trap_and_its_fix() -> None:
