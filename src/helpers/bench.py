@@ -114,7 +114,7 @@ def format_tables(records: Sequence[Any], machine: str) -> str:
             out.append(f"{format_bytes(size):>9} " + " ".join(cells) + (f" {ratio:22.0f}x" if ratio else ""))
     speedup = [r for r in records if r.measurement == "speedup"]
     if speedup:
-        out += ["", f"CPU-bound work on 1..{len(speedup)} warm workers (median of {speedup[0].repeats}):"]
+        out += ["", f"CPU-bound work on 1..{len(speedup)} warm workers (median of {speedup[0].repeats} rounds):"]
         out.append(f"{'workers':>9} {'seconds':>12} {'speedup':>8}")
         out += [f"{r.workers:>9} {r.seconds:12.3f} {r.extra['speedup']:7.2f}x" for r in speedup]
     start = [r for r in records if r.measurement == "start"]

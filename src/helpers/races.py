@@ -15,6 +15,7 @@ Workers never print: the parent reads what they wrote and prints it.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import threading
 import time
@@ -97,6 +98,11 @@ def add_local(counter: Any, increments: int, start: Any, ends: Any = None, index
     _stamp(ends, index)
 
 
+def _stamp_start(began: Any) -> None:
+    """Barrier action of :func:`run_counter`: record when every worker was ready to go."""
+    began[0] = time.monotonic()
+
+
 def _stamp(ends: Any, index: int) -> None:
     """Record when this worker finished (``time.monotonic()`` is one clock for all processes)."""
     if ends is not None:
@@ -152,7 +158,10 @@ def run_counter(strategy: str, workers: int = 4, increments: int = 20_000) -> Ra
     workers = _positive_int("workers", workers, 64)
     increments = _positive_int("increments", increments, 10_000_000)
     counter = multiprocessing.Value("q", 0)
-    start = multiprocessing.Barrier(workers + 1)  # the workers and this process: all ready, then go
+    # The workers and this process wait at one Barrier: all ready, then go. Its action runs once, in the last
+    # process to arrive, before any is released, so the start stamp is never later than a worker's start.
+    began = multiprocessing.RawArray("d", 1)
+    start = multiprocessing.Barrier(workers + 1, action=functools.partial(_stamp_start, began))
     ends = multiprocessing.RawArray("d", workers)
     procs = [
         multiprocessing.Process(
@@ -166,12 +175,10 @@ def run_counter(strategy: str, workers: int = 4, increments: int = 20_000) -> Ra
         start.wait(timeout=DEADLINE_SECONDS)
     except threading.BrokenBarrierError:
         pass  # a worker failed to start: run_with_deadline below ends them and reports it
-    began = time.monotonic()
     report = run_with_deadline(procs, DEADLINE_SECONDS)
-    seconds = max(ends[:]) - began
     if not report.all_finished or any(code != 0 for code in report.exitcodes.values()):
         raise RuntimeError(f"the {strategy!r} experiment did not finish cleanly: {report}")
-    return RaceResult(strategy, workers, increments, counter.value, seconds)
+    return RaceResult(strategy, workers, increments, counter.value, max(ends[:]) - began[0])
 
 
 def run_until_lost(workers: int = 4, increments: int = 20_000, tries: int = 10) -> tuple[RaceResult, int]:
