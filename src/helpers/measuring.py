@@ -27,6 +27,7 @@ import signal
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -315,10 +316,14 @@ def _time_handoff(method: str, array: np.ndarray, expected: float, pool: Any, re
         ctx = multiprocessing.get_context("fork")
         _inherited = array
         try:
-
-            return _median_time(
-                lambda: _start_and_join(ctx, first_and_last_inherited, (expected,), "the forked worker"), repeats
-            )
+            with warnings.catch_warnings():
+                # Python 3.12+ warns that forking while the warm pool's threads run may deadlock the child:
+                # a child that needs a lock one of those threads held at the fork waits forever. This child
+                # only reads the inherited array and exits, taking no lock those threads use, under a deadline.
+                warnings.filterwarnings("ignore", r"This process .* is multi-threaded", DeprecationWarning)
+                return _median_time(
+                    lambda: _start_and_join(ctx, first_and_last_inherited, (expected,), "the forked worker"), repeats
+                )
         finally:
             _inherited = None
     raise ValueError(f"unknown handoff method {method!r}; choose from {HANDOFF_METHODS}")
