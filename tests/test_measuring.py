@@ -21,6 +21,7 @@ from helpers.measuring import (
     measure_speedup,
     measure_start_cost,
     serial_fraction,
+    speedup_claims,
 )
 
 
@@ -61,6 +62,20 @@ def test_speedup_is_the_median_of_each_rounds_ratio(monkeypatch) -> None:
     records = measure_speedup(max_workers=2, work=1000, repeats=3)
     assert [r.seconds for r in records] == pytest.approx([1.0, 0.6])
     assert math.isclose(records[1].extra["speedup"], 2.0)
+
+
+def speedups(*values: float) -> list[Record]:
+    return [Record("speedup", "pool", 1.0, 3, workers=n, extra={"speedup": v}) for n, v in enumerate(values, 1)]
+
+
+def test_speedup_claims_hold_for_an_honest_measurement_and_fail_for_an_impossible_one() -> None:
+    assert all(c.endswith(": True") for c in speedup_claims(speedups(1.0, 1.7, 1.9), cpus=2))
+    assert all(c.endswith(": True") for c in speedup_claims(speedups(1.0, 1.05), cpus=1))
+    beyond_cpus, too_much_gain = speedup_claims(speedups(1.0, 1.6, 2.6), cpus=2)
+    assert beyond_cpus.endswith(": False") and too_much_gain.endswith(": False")
+    assert len(speedup_claims(speedups(1.0, 1.9), cpus=2)) == 1  # no worker beyond the CPUs measured
+    with pytest.raises(ValueError, match="no speedup records"):
+        speedup_claims([], cpus=2)
 
 
 def test_start_cost_is_measured_for_every_start_method_available() -> None:
