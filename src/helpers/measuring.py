@@ -231,6 +231,20 @@ def ignore_interrupts() -> None:
 
 
 @contextlib.contextmanager
+def _forking_beside_pool_threads() -> Iterator[None]:
+    """Silence Python 3.12+'s warning that forking while other threads run may deadlock the child.
+
+    A forked child deadlocks if it needs a lock that another thread of the parent held at the fork. The
+    threads running here belong to warm pools (their task, result and worker handlers), and the children
+    forked beside them, a new pool's workers or the ``fork`` handoff's reader, use none of those pools'
+    locks: only their own queues, created before the fork. Everywhere else the warning stays on.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"This process .* is multi-threaded", DeprecationWarning)
+        yield
+
+
+@contextlib.contextmanager
 def warm_pool(workers: int, context: Any = None) -> Iterator[Any]:
     """A ``multiprocessing`` pool whose workers have all started and run one task; terminated at the end."""
     ctx = context or multiprocessing.get_context()
@@ -316,11 +330,8 @@ def _time_handoff(method: str, array: np.ndarray, expected: float, pool: Any, re
         ctx = multiprocessing.get_context("fork")
         _inherited = array
         try:
-            with warnings.catch_warnings():
-                # Python 3.12+ warns that forking while the warm pool's threads run may deadlock the child:
-                # a child that needs a lock one of those threads held at the fork waits forever. This child
-                # only reads the inherited array and exits, taking no lock those threads use, under a deadline.
-                warnings.filterwarnings("ignore", r"This process .* is multi-threaded", DeprecationWarning)
+            # This child only reads the inherited array and exits, under a deadline.
+            with _forking_beside_pool_threads():
                 return _median_time(
                     lambda: _start_and_join(ctx, first_and_last_inherited, (expected,), "the forked worker"), repeats
                 )
@@ -353,7 +364,8 @@ def measure_speedup(
     counts = range(1, top + 1)
     times: dict[int, list[float]] = {n: [] for n in counts}
     with contextlib.ExitStack() as stack:
-        pools = {n: stack.enter_context(warm_pool(n)) for n in counts}
+        with _forking_beside_pool_threads():  # each pool's workers are forked beside the earlier pools' threads
+            pools = {n: stack.enter_context(warm_pool(n)) for n in counts}
         # Rounds, not one worker count after the other: a burst of noise from elsewhere on the
         # machine then slows one round of every count, and the per-round ratios stay honest.
         for round_ in range(repeats):
