@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from helpers.arguments import positive_int
 from helpers.feedback import Feedback, self_check
 from helpers.machine import describe_machine, format_bytes, shm_room, usable_cpus
 from helpers.shared_arrays import ArraySpec, attach_array, shared_array
@@ -149,12 +150,6 @@ def _check_sizes(sizes: Sequence[int]) -> list[int]:
     if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or s < 8 for s in sizes):
         raise ValueError(f"sizes must be a non-empty list of byte counts, each at least 8, got {sizes!r}")
     return sizes
-
-
-def _check_repeats(repeats: int) -> int:
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
-    return repeats
 
 
 # ----------------------------------------------------------------------------- workers
@@ -277,7 +272,7 @@ def measure_handoff(
       inherited copy (start-up included; only where fork exists).
     """
     sizes = _check_sizes(sizes if sizes is not None else default_sizes())
-    repeats = _check_repeats(repeats)
+    repeats = positive_int("repeats", repeats)
     unknown = set(methods) - set(HANDOFF_METHODS)
     if unknown or not methods:
         raise ValueError(f"unknown handoff methods {sorted(unknown)}; choose from {HANDOFF_METHODS}")
@@ -355,13 +350,12 @@ def measure_speedup(
     and its ``extra["speedup"]`` the median of the rounds' ratios
     time with 1 worker / time with n.
     """
-    top = usable_cpus() + 1 if max_workers is None else max_workers
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise ValueError(f"max_workers must be a positive int, got {max_workers!r}")
+    top = usable_cpus() + 1 if max_workers is None else positive_int("max_workers", max_workers)
     if isinstance(work, bool) or not isinstance(work, int) or work < 1000:
         raise ValueError(f"work must be an int of at least 1000 loop turns, got {work!r}")
-    repeats = _check_repeats(repeats)
+    repeats = positive_int("repeats", repeats)
     counts = range(1, top + 1)
+    chunks = {n: [work // (4 * n)] * (4 * n) for n in counts}  # 4 tasks per worker, to balance the load
     times: dict[int, list[float]] = {n: [] for n in counts}
     with contextlib.ExitStack() as stack:
         with _forking_beside_pool_threads():  # each pool's workers are forked beside the earlier pools' threads
@@ -371,9 +365,8 @@ def measure_speedup(
         for round_ in range(repeats):
             progress(round_ / repeats, f"speedup: round {round_ + 1} of {repeats}")
             for n in counts:
-                chunks = [work // (4 * n)] * (4 * n)
                 start = time.perf_counter()
-                pools[n].map(spin, chunks, chunksize=1)
+                pools[n].map(spin, chunks[n], chunksize=1)
                 times[n].append(time.perf_counter() - start)
     progress(1.0, "speedup: done")
     return [
@@ -391,7 +384,7 @@ def measure_speedup(
 
 def measure_start_cost(repeats: int = 5, progress: Progress = _no_progress) -> list[Record]:
     """Time starting and joining an empty process (``time.sleep(0)``) with each start method available."""
-    repeats = _check_repeats(repeats)
+    repeats = positive_int("repeats", repeats)
     methods = multiprocessing.get_all_start_methods()
     records = []
     for i, method in enumerate(methods):

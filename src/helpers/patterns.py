@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from helpers.arguments import positive_int
 from helpers.deadline import DeadlineReport
 from helpers.feedback import Feedback, self_check
 from helpers.shared_arrays import ArraySpec, attach_array
@@ -100,9 +101,7 @@ def per_access_seconds(kind: str, accesses: int = 1000, repeats: int = 5) -> flo
     array on a ``SharedMemory`` segment, no lock). The loop of ``accesses`` updates is timed ``repeats``
     times and the fastest kept, as ``timeit`` does: noise from elsewhere only ever adds time.
     """
-    for name, number in (("accesses", accesses), ("repeats", repeats)):
-        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-            raise ValueError(f"{name} must be a positive int, got {number!r}")
+    accesses, repeats = positive_int("accesses", accesses), positive_int("repeats", repeats)
 
     def fastest(update: Callable[[], None]) -> float:
         best = math.inf
