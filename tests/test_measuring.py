@@ -14,6 +14,7 @@ from helpers.measuring import (
     MiB,
     Record,
     amdahl_speedup,
+    best_time,
     check_amdahl,
     check_crossover,
     default_sizes,
@@ -62,6 +63,16 @@ def test_speedup_is_the_median_of_each_rounds_ratio(monkeypatch) -> None:
     records = measure_speedup(max_workers=2, work=1000, repeats=3)
     assert [r.seconds for r in records] == pytest.approx([1.0, 0.6])
     assert math.isclose(records[1].extra["speedup"], 2.0)
+
+
+def test_best_time_keeps_the_fastest_call(monkeypatch) -> None:
+    clock = iter([0.0, 0.5, 1.0, 1.2, 2.0, 2.9])  # calls of 0.5 s, 0.2 s, 0.9 s
+    monkeypatch.setattr(measuring, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
+    calls = []
+    assert best_time(lambda: calls.append(1), repeats=3) == pytest.approx(0.2)
+    assert len(calls) == 3
+    with pytest.raises(ValueError, match="repeats must be a positive int"):
+        best_time(lambda: None, repeats=0)
 
 
 def speedups(*values: float) -> list[Record]:

@@ -8,10 +8,8 @@ are plain importable functions of this module.
 from __future__ import annotations
 
 import contextlib
-import math
 import multiprocessing
 import os
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,6 +18,7 @@ import numpy as np
 from helpers.arguments import positive_int
 from helpers.deadline import DeadlineReport
 from helpers.feedback import Feedback, self_check
+from helpers.measuring import best_time
 from helpers.shared_arrays import ArraySpec, attach_array
 
 __all__ = [
@@ -104,13 +103,11 @@ def per_access_seconds(kind: str, accesses: int = 1000, repeats: int = 5) -> flo
     accesses, repeats = positive_int("accesses", accesses), positive_int("repeats", repeats)
 
     def fastest(update: Callable[[], None]) -> float:
-        best = math.inf
-        for _ in range(repeats):
-            start = time.perf_counter()
+        def loop() -> None:
             for _ in range(accesses):
                 update()
-            best = min(best, time.perf_counter() - start)
-        return best / accesses
+
+        return best_time(loop, repeats) / accesses
 
     if kind == "manager dict":
         with multiprocessing.Manager() as manager:
