@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -142,6 +143,7 @@ def page(lab: str):
         from playwright.sync_api import sync_playwright
     except ImportError:
         missing("the Python package playwright is not installed (it is in requirements.txt)")
+    threads_before = set(threading.enumerate())
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -150,6 +152,11 @@ def page(lab: str):
         page.evaluate("() => window.jupyterapp.restored")
         yield page
         browser.close()
+    # Playwright's event loop leaves its executor threads (asyncio_0, ...) to wind down on their own. Wait for
+    # them: a later test that forks this process while they live gets Python 3.12+'s "multi-threaded, use of
+    # fork() may lead to deadlocks" DeprecationWarning (seen in CI's 1-CPU box).
+    for thread in set(threading.enumerate()) - threads_before:
+        thread.join(timeout=30)
 
 
 def run_lesson(page, name: str) -> dict:
