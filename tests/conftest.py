@@ -31,6 +31,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 import leftovers  # noqa: E402  (tests/ is not a package)
+from cell_outputs import describe_outputs  # noqa: E402
 
 KERNEL_NAME = "course-test"
 START_METHOD_VAR = "COURSE_START_METHOD"
@@ -105,6 +106,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the leftover check after everything else, whatever the collection order."""
     last = [item for item in items if item.path.name == "test_leftovers.py"]
     items[:] = [item for item in items if item.path.name != "test_leftovers.py"] + last
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """Add what a failed lesson cell printed in this run to its report (nbval only says that outputs differ)."""
+    outcome = yield
+    report = outcome.get_result()
+    outputs = getattr(item, "test_outputs", None)  # set by nbval's cell items once the cell has run
+    if report.failed and call.when == "call" and outputs is not None:
+        report.sections.append(("what the cell printed in this run", describe_outputs(outputs)))
 
 
 @pytest.fixture
