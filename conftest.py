@@ -1,6 +1,11 @@
 """Test-run set-up: the kernel nbval uses, the start method, and the leftover check.
 
-Loaded by ``python -m pytest`` because ``tests`` is one of the ``testpaths``.
+It sits at the repository's root, so pytest loads it for every run, whatever
+paths are given: ``COURSE_START_METHOD=spawn python -m pytest
+notebooks/03_races_and_locks.ipynb`` runs that lesson under spawn in the test
+kernel. (In ``tests/`` it was skipped when only a notebook was named, and the
+lesson silently ran under the platform's default.) The modules it uses live
+in ``tests/``.
 
 * ``COURSE_START_METHOD=fork|spawn|forkserver`` makes that the default start
   method, both in this pytest process (helpers' unit tests) and in the
@@ -29,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent / "tests"))
 import leftovers  # noqa: E402  (tests/ is not a package)
 from cell_outputs import describe_outputs  # noqa: E402
 
