@@ -194,22 +194,21 @@ def best_time(call: Callable[[], Any], repeats: int = 3) -> float:
     the machine (another process, a cgroup's CPU quota running out) only ever adds time, so the fastest call
     is the one closest to the cost of the work itself.
     """
-    repeats = positive_int("repeats", repeats)
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return min(_call_times(call, positive_int("repeats", repeats)))
 
 
 def _median_time(call: Callable[[], Any], repeats: int) -> float:
+    return statistics.median(_call_times(call, repeats))
+
+
+def _call_times(call: Callable[[], Any], repeats: int) -> list[float]:
+    """Seconds taken by each of ``repeats`` calls of ``call()``, in order."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         call()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
 
 
 def _start_and_join(ctx: Any, target: Callable[..., Any], args: tuple[Any, ...], what: str) -> None:
