@@ -125,10 +125,24 @@ def test_setup_report_says_what_to_fix() -> None:
     )
     text = str(report)
     assert not report.ready
-    assert "✘ Python         3.9.1" in text and "use Python 3.10" in text
+    assert "✘ Python         3.9.1" in text and "install Python 3.11 to 3.15" in text
     assert "--shm-size" in text
     assert "✘ no-such-package-xyz missing" in text and "pip install -r requirements.txt" in text
     assert text.endswith("then run this cell again.")
+
+
+@pytest.mark.parametrize("version", [(3, 10, 14), (3, 11, 0), (3, 15, 2), (3, 16, 0)])
+def test_setup_report_python_line(version: tuple[int, int, int]) -> None:
+    """Older than 3.11 is ✘ with what to do; 3.11-3.15 ✔; newer ⚠, and the student may go on."""
+    report = setup_report(python_version=version, shm=ShmRoom("/dev/shm", 2**30, 2**30), packages=())
+    line = str(report).splitlines()[0]
+    if version < (3, 11):
+        assert line.startswith("✘ Python") and "install Python 3.11 to 3.15" in line and not report.ready
+    elif version < (3, 16):
+        assert line.startswith("✔ Python") and "tested on 3.11 to 3.15" in line and report.ready
+    else:
+        assert line.startswith("⚠ Python") and "newer than the course was tested on" in line
+        assert report.ready and str(report).endswith("Ready, with the ⚠ lines above to keep in mind.")
 
 
 def test_setup_report_without_dev_shm() -> None:
@@ -150,7 +164,7 @@ def test_report_reads_the_same_on_every_supported_machine_after_sanitizing() -> 
     """Lesson 00's stored report must match a Binder box, a laptop and CI once values are normalized."""
     here = str(setup_report())
     binder = str(setup_report(python_version=(3, 12, 9), method="spawn", cpus=1, shm=ShmRoom("/dev/shm", 2**26, 2**26)))
-    mac = str(setup_report(python_version=(3, 10, 13), method="forkserver", cpus=12, shm=ShmRoom("/x", 2**40, 2**39)))
+    mac = str(setup_report(python_version=(3, 15, 2), method="forkserver", cpus=12, shm=ShmRoom("/x", 2**40, 2**39)))
     assert sanitize(here) == sanitize(binder) == sanitize(mac)
     broken = str(setup_report(python_version=(3, 9, 0)))
     assert sanitize(broken) != sanitize(here), "the sanitizer must not hide a ✘"

@@ -91,7 +91,7 @@ def test_speedup_claims_hold_for_an_honest_measurement_and_fail_for_an_impossibl
 
 def test_start_cost_is_measured_for_every_start_method_available() -> None:
     records = measure_start_cost(repeats=1)
-    assert [r.method for r in records] == multiprocessing.get_all_start_methods()
+    assert [r.method for r in records] == [m for m in ("fork", "spawn", "forkserver") if m in multiprocessing.get_all_start_methods()]
     assert all(r.seconds > 0 for r in records)
 
 

@@ -23,6 +23,7 @@ from helpers.feedback import Feedback, self_check
 
 __all__ = [
     "MIN_SHM_BYTES",
+    "START_METHODS",
     "SUPPORTED_PYTHONS",
     "SetupReport",
     "ShmRoom",
@@ -34,13 +35,19 @@ __all__ = [
     "setup_report",
     "shm_room",
     "start_method",
+    "start_methods",
     "usable_cpus",
 ]
 
 #: The lessons size their shared-memory demos to fit; below this they cannot.
 MIN_SHM_BYTES = 32 * 2**20
-#: Python versions the course is tested on (major, minor).
-SUPPORTED_PYTHONS = ((3, 10), (3, 11), (3, 12), (3, 13))
+#: Python versions the course is tested on (major, minor), oldest first. A newer one gets a ⚠ in the
+#: setup report (probably fine, not tested); an older one a ✘ (3.10 reached its end of life in October 2026).
+SUPPORTED_PYTHONS = ((3, 11), (3, 12), (3, 13), (3, 14), (3, 15))
+#: The three start methods, in the order the course always shows them. (From Python 3.14,
+#: ``multiprocessing.get_all_start_methods()`` lists the platform's default first, so its order
+#: depends on the version; a fixed order keeps what the lessons print the same on every Python.)
+START_METHODS = ("fork", "spawn", "forkserver")
 #: Packages the lessons import, shown in the setup report.
 COURSE_PACKAGES = ("numpy", "matplotlib", "ipywidgets", "ipykernel")
 
@@ -195,6 +202,18 @@ def start_method() -> str:
     return method
 
 
+def start_methods() -> list[str]:
+    """The start methods this platform offers, always in the order fork, spawn, forkserver.
+
+    Linux and macOS offer all three, Windows only ``spawn``.
+
+    >>> start_methods()[-1] in ("forkserver", "spawn")
+    True
+    """
+    available = multiprocessing.get_all_start_methods()
+    return [method for method in START_METHODS if method in available]
+
+
 def format_bytes(nbytes: float) -> str:
     """Format a byte count with a binary unit, e.g. ``64.0MiB``."""
     if nbytes < 0:
@@ -208,12 +227,22 @@ def format_bytes(nbytes: float) -> str:
 
 @dataclass(frozen=True)
 class SetupRow:
-    """One line of the setup report: what was checked, what was found, is it fine."""
+    """One line of the setup report: what was checked, what was found, is it fine.
+
+    ``ok`` False is a ✘ (the course cannot run as it should); ``warning`` marks
+    a line that is fine to go on with but worth reading (⚠).
+    """
 
     label: str
     value: str
     ok: bool
     comment: str
+    warning: bool = False
+
+    @property
+    def mark(self) -> str:
+        """✘ for a problem, ⚠ for a line to read, ✔ for a line that is fine."""
+        return "✘" if not self.ok else "⚠" if self.warning else "✔"
 
 
 @dataclass(frozen=True)
@@ -228,8 +257,10 @@ class SetupReport:
         return all(row.ok for row in self.rows)
 
     def __str__(self) -> str:
-        lines = [f"{'✔' if r.ok else '✘'} {r.label:<14} {r.value:<12} {r.comment}" for r in self.rows]
-        if self.ready:
+        lines = [f"{r.mark} {r.label:<14} {r.value:<12} {r.comment}" for r in self.rows]
+        if self.ready and any(r.warning for r in self.rows):
+            lines.append("Ready, with the ⚠ lines above to keep in mind.")
+        elif self.ready:
             lines.append("Ready: every lesson of the course can run here.")
         else:
             lines.append("Not ready: fix the lines marked ✘ (each says how), then run this cell again.")
@@ -240,6 +271,23 @@ class SetupReport:
 
     def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython display hook
         printer.text(str(self))
+
+
+def _python_row(version: tuple[int, ...]) -> SetupRow:
+    """✔ for a tested Python, ⚠ for a newer one (go on, untested), ✘ for an older one."""
+    oldest, newest = SUPPORTED_PYTHONS[0], SUPPORTED_PYTHONS[-1]
+    tested = f"{oldest[0]}.{oldest[1]} to {newest[0]}.{newest[1]}"
+    text = ".".join(map(str, version))
+    if tuple(version[:2]) in SUPPORTED_PYTHONS:
+        return SetupRow("Python", text, True, f"supported (tested on {tested})")
+    if tuple(version[:2]) > newest:
+        return SetupRow(
+            "Python", text, True,
+            f"newer than the course was tested on ({tested}): go on; if a lesson's output differs, "
+            "that is worth reporting",
+            warning=True,
+        )
+    return SetupRow("Python", text, False, f"too old: install Python {tested}, or open the course on Binder")
 
 
 def _package_row(name: str) -> SetupRow:
@@ -264,15 +312,9 @@ def setup_report(
     how the report reads elsewhere (the tests do this).
     """
     py = python_version or sys.version_info[:3]
-    py_ok = tuple(py[:2]) in SUPPORTED_PYTHONS
     method = method or start_method()
     rows = [
-        SetupRow(
-            "Python",
-            ".".join(map(str, py)),
-            py_ok,
-            "supported (3.10 to 3.13)" if py_ok else "use Python 3.10, 3.11, 3.12 or 3.13",
-        ),
+        _python_row(tuple(py)),
         SetupRow(
             "start method",
             method,

@@ -36,7 +36,7 @@ import numpy as np
 
 from helpers.arguments import positive_int
 from helpers.feedback import Feedback, self_check
-from helpers.machine import describe_machine, format_bytes, shm_room, usable_cpus
+from helpers.machine import describe_machine, format_bytes, shm_room, start_methods, usable_cpus
 from helpers.shared_arrays import ArraySpec, attach_array, shared_array
 
 __all__ = [
@@ -399,9 +399,12 @@ def measure_speedup(
 
 
 def measure_start_cost(repeats: int = 5, progress: Progress = _no_progress) -> list[Record]:
-    """Time starting and joining an empty process (``time.sleep(0)``) with each start method available."""
+    """Time starting and joining an empty process (``time.sleep(0)``) with each start method available.
+
+    The records come in the order fork, spawn, forkserver (those the platform has), on every Python.
+    """
     repeats = positive_int("repeats", repeats)
-    methods = multiprocessing.get_all_start_methods()
+    methods = start_methods()
     records = []
     for i, method in enumerate(methods):
         progress(i / len(methods), f"start cost: {method}")
