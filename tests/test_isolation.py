@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+import pickle
+import sys
 import textwrap
 
 import pytest
@@ -12,10 +14,14 @@ from helpers.isolation import (
     check_guarded_script,
     check_predictions,
     first_error_line,
+    ChildRun,
+    ScriptRun,
     run_capturing_stderr,
     run_script_source,
     square_numbers,
     square_numbers_to_queue,
+    unguarded_forkserver_as_the_table_says,
+    what_the_pickle_holds,
 )
 
 SEED = textwrap.dedent(
@@ -103,6 +109,56 @@ def test_unguarded_script_fails_only_under_spawn() -> None:
     assert spawn.returncode == 0, "the parent does not notice that its child crashed"
     assert spawn.error.startswith("RuntimeError: An attempt has been made to start a new process")
     assert spawn.stdout.splitlines() == ["Result (in main program): []"]
+
+
+def test_unguarded_script_under_forkserver_goes_as_the_lessons_table_says() -> None:
+    """Lesson 01 prints whether this run matches its table of what each Python does; the table must be right."""
+    run = run_script_source(UNGUARDED, "forkserver")
+    assert "Result (in process p1)" not in run.stdout, "the child never gets to run its target"
+    assert unguarded_forkserver_as_the_table_says(run), str(run)
+
+
+def test_the_forkserver_table_can_say_false() -> None:
+    spawn_like = ScriptRun(0, "Result (in main program): []\n", "RuntimeError: An attempt has been made\n")
+    server_died = ScriptRun(1, "", "ConnectionResetError: [Errno 104] Connection reset by peer\n")
+    for version, died in [((3, 11, 7), False), ((3, 13, 7), False), ((3, 13, 8), True), ((3, 14, 0), False),
+                          ((3, 14, 10), True), ((3, 15, 2), False), ((3, 16, 0), False)]:
+        assert unguarded_forkserver_as_the_table_says(server_died if died else spawn_like, version), version
+        assert not unguarded_forkserver_as_the_table_says(spawn_like if died else server_died, version), version
+    printed = ScriptRun(0, "Result (in process p1): [25, 100, 225]\n", "")
+    assert not unguarded_forkserver_as_the_table_says(printed, (3, 11, 7)), "a child that printed is not in the table"
+    with pytest.raises(ValueError, match="3.11 and later"):
+        unguarded_forkserver_as_the_table_says(spawn_like, (3, 10, 14))
+    with pytest.raises(TypeError, match="run_script_source"):
+        unguarded_forkserver_as_the_table_says("exit code 0")  # type: ignore[arg-type]
+
+
+def test_the_top_level_of_a_guarded_script_runs_again_in_spawn_children_and_once_in_the_fork_server() -> None:
+    """Lesson 01's prose: every spawn child re-runs the top level; forkserver does so up to 3.13.7 and in 3.14.0,
+    later releases run it once in the server (gh-126631)."""
+    script = (
+        'import multiprocessing, sys\nprint("top", flush=True)\ndef work():\n    pass\n'
+        'if __name__ == "__main__":\n    ctx = multiprocessing.get_context(sys.argv[1])\n'
+        "    cs = [ctx.Process(target=work) for _ in range(2)]\n    [c.start() for c in cs]\n    [c.join() for c in cs]\n"
+    )
+    assert run_script_source(script, "spawn").stdout.count("top") == 3
+    server_preloads = sys.version_info >= (3, 14, 1) or (3, 13, 8) <= sys.version_info < (3, 14)
+    assert run_script_source(script, "forkserver").stdout.count("top") == (2 if server_preloads else 3)
+
+
+def test_what_the_pickle_holds() -> None:
+    text = what_the_pickle_holds(pickle.dumps(square_numbers))
+    assert text.endswith("holding only the module 'helpers.isolation' and the name 'square_numbers': no code")
+    assert "not just a reference" in what_the_pickle_holds(pickle.dumps({"a": "b", "c": "d", "e": 1}))
+    with pytest.raises(TypeError, match="pickle.dumps"):
+        what_the_pickle_holds("square_numbers")  # type: ignore[arg-type]
+
+
+def test_child_error_class_is_the_same_on_every_python() -> None:
+    old = ChildRun(1, "AttributeError: Can't get attribute 'cube' on <module '__main__' (built-in)>\n")
+    new = ChildRun(1, "AttributeError: module '__main__' has no attribute 'cube'\n")
+    assert old.error_class == new.error_class == "AttributeError"
+    assert ChildRun(0, "").error_class == ""
 
 
 def test_run_script_source_deadline_and_bad_input() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickletools
 import re
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from typing import Any
 
 from helpers.deadline import run_with_deadline
 from helpers.feedback import Feedback, self_check
+from helpers.machine import start_methods
 
 __all__ = [
     "ChildRun",
@@ -34,7 +36,9 @@ __all__ = [
     "square_numbers",
     "square_numbers_to_queue",
     "strip_colors",
+    "unguarded_forkserver_as_the_table_says",
     "what_the_child_sees",
+    "what_the_pickle_holds",
 ]
 
 #: The global list of the seed program. Each process has its own copy.
@@ -100,6 +104,23 @@ def first_error_line(stderr: str) -> str:
     return ""
 
 
+def what_the_pickle_holds(data: bytes) -> str:
+    """Say what a pickle of a function holds: its size, and the only strings in it (module and name).
+
+    ``pickle.dumps(f)`` stores a function by reference: the module to import
+    and the name to look up there, never the code. Reading the pickle's
+    opcodes (``pickletools``) says so in the same words on every Python; the
+    raw bytes begin with the protocol number, 4 up to Python 3.13 and 5 from 3.14.
+    """
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError(f"pass the bytes pickle.dumps(...) returned, got {type(data).__name__}")
+    strings = [arg for _, arg, _ in pickletools.genops(data) if isinstance(arg, str)]
+    if len(strings) != 2:
+        return f"{len(data)} bytes, holding the strings {strings}: not just a reference to a function"
+    module, name = strings
+    return f"{len(data)} bytes, holding only the module {module!r} and the name {name!r}: no code"
+
+
 @dataclass(frozen=True)
 class ChildRun:
     """What a child process left behind: exit code and what it wrote to stderr."""
@@ -111,6 +132,15 @@ class ChildRun:
     def error(self) -> str:
         """The child's exception as one line, or ``""`` if it raised none."""
         return first_error_line(self.stderr)
+
+    @property
+    def error_class(self) -> str:
+        """The class of the child's exception (e.g. ``"AttributeError"``), or ``""``.
+
+        Its message can change between Python versions (3.14 reworded the one
+        for a function pickle could not find); the class does not.
+        """
+        return self.error.split(":", 1)[0]
 
 
 def run_capturing_stderr(process: BaseProcess, seconds: float = 10) -> ChildRun:
@@ -164,6 +194,11 @@ class ScriptRun:
         """The first line of the last exception in stderr, or ``""``."""
         return first_error_line(self.stderr)
 
+    @property
+    def error_class(self) -> str:
+        """The class of the last exception in stderr (e.g. ``"RuntimeError"``), or ``""``."""
+        return self.error.split(":", 1)[0]
+
     def __str__(self) -> str:
         lines = [f"exit code: {self.returncode}"]
         lines += [f"stdout: {line}" for line in self.stdout.splitlines()]
@@ -172,6 +207,37 @@ class ScriptRun:
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # IPython display hook
         printer.text(str(self))
+
+
+#: What a script without the ``__main__`` guard does under forkserver (lesson 01, section 4): from which Python
+#: release on, (exit code, the class of the last error in its stderr). The fork server was meant to import the main
+#: script once, as it starts, but a renamed key (``main_path``) kept it from doing so until gh-126631 was fixed in
+#: 3.13.8 and 3.14.1 (not in 3.14.0, released a day earlier). Since then the server runs the unguarded script, whose
+#: ``start()`` fails there, so the server dies and the parent gets ``ConnectionResetError``. 3.15 ignores a failed
+#: preload by default (``set_forkserver_preload(on_error="ignore")``, gh-141860), and the child fails as under spawn.
+UNGUARDED_FORKSERVER: tuple[tuple[tuple[int, int, int], tuple[int, str]], ...] = (
+    ((3, 11, 0), (0, "RuntimeError")),
+    ((3, 13, 8), (1, "ConnectionResetError")),
+    ((3, 14, 0), (0, "RuntimeError")),
+    ((3, 14, 1), (1, "ConnectionResetError")),
+    ((3, 15, 0), (0, "RuntimeError")),
+)
+
+
+def unguarded_forkserver_as_the_table_says(run: ScriptRun, version: tuple[int, int, int] | None = None) -> bool:
+    """True if an unguarded script's forkserver ``run`` went as :data:`UNGUARDED_FORKSERVER` says for ``version``.
+
+    ``version`` (major, minor, micro) defaults to this Python's; a newer Python than the table knows is read
+    with its last row. Under every version the child never gets to print its squares.
+    """
+    if not isinstance(run, ScriptRun):
+        raise TypeError(f"pass what run_script_source(...) returned, got {type(run).__name__}")
+    version = tuple(version or sys.version_info[:3])  # type: ignore[assignment]
+    rows = [outcome for first, outcome in UNGUARDED_FORKSERVER if first <= version]
+    if not rows:
+        raise ValueError(f"no row for Python {version}: the course supports 3.11 and later")
+    code, error_class = rows[-1]
+    return run.returncode == code and run.error_class == error_class and "Result (in process p1)" not in run.stdout
 
 
 def run_script_source(source: str, *args: str, seconds: float = 20) -> ScriptRun:
@@ -238,7 +304,7 @@ def check_predictions(feedback: Feedback, predictions: dict[str, bool]) -> None:
     if not isinstance(predictions, dict):
         feedback.fail(f"predictions should be a dict like {{'fork': True, ...}}, got {type(predictions).__name__}")
         return
-    for method in multiprocessing.get_all_start_methods():
+    for method in start_methods():
         guess = predictions.get(method)
         if guess not in (True, False):
             feedback.fail(f"{method}: fill in True or False (now {guess!r})")
