@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 
@@ -17,12 +19,15 @@ from helpers.patterns import (
     die_on,
     fail_on,
     init_worker,
+    interrupt,
     per_access_seconds,
     put_big,
     row_sum,
     row_sum_in,
     row_sum_of,
     row_sum_shared,
+    sleep_until_stopped,
+    stop_workers,
 )
 from helpers.shared_arrays import shared_array
 
@@ -59,6 +64,42 @@ def test_a_dying_worker_breaks_the_executor() -> None:
     with ProcessPoolExecutor(max_workers=2) as executor:
         with pytest.raises(BrokenProcessPool):
             list(executor.map(partial(die_on, 2), range(4)))
+
+
+@pytest.mark.skipif(sys.version_info < (3, 15), reason="Python 3.15 added the dead worker's exit code to the cause")
+def test_from_python_3_15_the_broken_pool_names_the_dead_workers_exit_code() -> None:
+    """Lesson 06 says so in its prose; here is the evidence, run on 3.15 and later."""
+    with ProcessPoolExecutor(max_workers=2) as executor:
+        with pytest.raises(BrokenProcessPool) as raised:
+            list(executor.map(partial(die_on, 2), range(4)))
+    assert "terminated abruptly with exit code 1" in str(raised.value.__cause__)
+
+
+def test_stop_workers_ends_a_stuck_task() -> None:
+    with ProcessPoolExecutor(max_workers=2) as executor:
+        stuck = executor.submit(time.sleep, 60)
+        assert not wait([stuck], timeout=0.5).done
+        stop_workers(executor)
+        assert isinstance(stuck.exception(timeout=10), BrokenProcessPool)
+    with pytest.raises(TypeError, match="ProcessPoolExecutor"):
+        stop_workers(multiprocessing.Pool)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("how", ["interrupt", "terminate"])
+def test_interrupt_lets_a_worker_clean_up_and_terminate_does_not(how: str) -> None:
+    ready, cleaned = multiprocessing.Event(), multiprocessing.Value("b", 0)
+    worker = multiprocessing.Process(target=sleep_until_stopped, args=(ready, cleaned))
+    worker.start()
+    assert ready.wait(10)
+    interrupt(worker) if how == "interrupt" else worker.terminate()
+    report = run_with_deadline([worker], seconds=10)
+    assert report.all_finished
+    assert (worker.exitcode, bool(cleaned.value)) == ((0, True) if how == "interrupt" else (-15, False))
+
+
+def test_interrupt_needs_a_started_process() -> None:
+    with pytest.raises(ValueError, match="started multiprocessing Process"):
+        interrupt(multiprocessing.Process(target=time.sleep, args=(0,)))
 
 
 def test_access_costs_are_positive_and_kinds_are_checked() -> None:

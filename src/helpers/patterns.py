@@ -10,7 +10,11 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
+import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import numpy as np
@@ -27,12 +31,15 @@ __all__ = [
     "die_on",
     "fail_on",
     "init_worker",
+    "interrupt",
     "per_access_seconds",
     "put_big",
     "row_sum",
     "row_sum_in",
     "row_sum_of",
     "row_sum_shared",
+    "sleep_until_stopped",
+    "stop_workers",
 ]
 
 # ----------------------------------------------------------------------------- pool workers
@@ -87,6 +94,63 @@ def die_on(bad: int, x: int) -> int:
     if x == bad:
         os._exit(1)
     return x * x
+
+
+def sleep_until_stopped(ready: Any, cleaned: Any, seconds: float = 60.0) -> None:
+    """Set the Event ``ready``, then sleep (a stuck task) until stopped; set ``cleaned.value = 1`` on the way out.
+
+    The ``finally`` block is where a real worker would close files and
+    segments. A ``KeyboardInterrupt`` (SIGINT, :func:`interrupt`) lets it run
+    and the worker ends normally, exit code 0; SIGTERM (``terminate()``) and
+    SIGKILL end the process before it runs.
+    """
+    try:
+        ready.set()  # inside the try: a signal may arrive as soon as the parent sees it set
+        time.sleep(seconds)
+    except KeyboardInterrupt:
+        pass  # asked to stop: clean up below and end normally
+    finally:
+        cleaned.value = 1
+
+
+def interrupt(process: BaseProcess) -> None:
+    """Send a running process SIGINT, as Ctrl-C would: ``Process.interrupt()``, new in Python 3.14.
+
+    Python raises ``KeyboardInterrupt`` in the process, so its ``finally``
+    blocks and ``with`` exits run, unlike ``terminate()`` (SIGTERM) or
+    ``kill()`` (SIGKILL). Before 3.14 the same is ``os.kill(pid, SIGINT)``
+    on Linux and macOS; Windows has no equivalent there.
+    """
+    if not isinstance(process, BaseProcess) or process.pid is None:
+        raise ValueError(f"interrupt needs a started multiprocessing Process, got {process!r}")
+    if hasattr(process, "interrupt"):  # Python 3.14+
+        process.interrupt()
+    elif hasattr(signal, "SIGKILL"):  # POSIX
+        os.kill(process.pid, signal.SIGINT)
+    else:  # pragma: no cover - Windows before 3.14
+        raise NotImplementedError("interrupting a process needs Python 3.14 on Windows; use terminate()")
+
+
+def stop_workers(executor: ProcessPoolExecutor, kill: bool = False) -> None:
+    """Stop every worker of a ``ProcessPoolExecutor`` now, stuck tasks included.
+
+    ``shutdown(cancel_futures=True)`` cancels tasks that have not started but
+    waits for running ones, forever if one is stuck. Python 3.14 added
+    ``terminate_workers()`` (SIGTERM) and ``kill_workers()`` (SIGKILL); this
+    calls them, or does the same by hand on older Pythons. Either way the
+    executor is broken afterwards: every unfinished future raises
+    ``BrokenProcessPool``.
+    """
+    if not isinstance(executor, ProcessPoolExecutor):
+        raise TypeError(f"stop_workers needs a ProcessPoolExecutor, got {type(executor).__name__}")
+    if hasattr(executor, "terminate_workers"):  # Python 3.14+
+        executor.kill_workers() if kill else executor.terminate_workers()
+        return
+    processes = list((executor._processes or {}).values())  # what 3.14 does, before 3.14
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            process.kill() if kill else process.terminate()
 
 
 # ----------------------------------------------------------------------------- costs and traps
