@@ -33,6 +33,26 @@ def test_release_all_drops_the_last_error_and_what_its_frames_held() -> None:
     assert sys.last_value is None
 
 
+def test_release_all_in_a_kernel_keeps_what_spawn_needs() -> None:
+    """After the Clean up cell a lesson's cells can run again under every start method (the race explorer, an
+    exercise): %reset alone also deletes __main__.__spec__, and spawn and forkserver then fail to start anything."""
+    from kernels import kernel
+
+    with kernel() as k:
+        k.run("mine = 42")
+        assert k.run("from helpers.cleanup import release_all\nrelease_all()").error is None
+        gone = k.run("mine")
+        assert gone.error == "NameError: name 'mine' is not defined", "the notebook's own names are deleted"
+        started = k.run(
+            "import multiprocessing\n"
+            "for method in ('spawn', 'forkserver'):\n"
+            "    p = multiprocessing.get_context(method).Process(target=abs, args=(-1,))\n"
+            "    p.start(); p.join(30); print(method, p.exitcode)"
+        )
+        assert started.error is None, started.error
+        assert started.stdout.split() == ["spawn", "0", "forkserver", "0"]
+
+
 def test_release_all_closes_figures() -> None:
     import matplotlib
 

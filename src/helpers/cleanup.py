@@ -27,6 +27,9 @@ from pathlib import Path
 
 __all__ = ["Leftovers", "course_segment_name", "find_leftovers", "release_all", "reset"]
 
+#: Attributes every module has, which the kernel's ``__main__`` must keep through :func:`release_all`.
+MODULE_ATTRIBUTES = frozenset({"__doc__", "__loader__", "__name__", "__package__", "__spec__"})
+
 
 def release_all() -> None:
     """Delete the notebook's variables and everything that still refers to them, then collect.
@@ -48,7 +51,12 @@ def release_all() -> None:
         get_ipython = None  # type: ignore[assignment]
     shell = get_ipython() if get_ipython else None
     if shell is not None:
+        # %reset clears the namespace that is the kernel's __main__ module, and with it __spec__, which spawn and
+        # forkserver read whenever they start a process ("module '__main__' has no attribute '__spec__'"
+        # afterwards). Keep the module's own attributes; delete only what the notebook defined.
+        kept = {k: v for k, v in shell.user_ns.items() if k in MODULE_ATTRIBUTES}
         shell.run_line_magic("reset", "-f")
+        shell.user_ns.update(kept)
         formatter = getattr(shell, "InteractiveTB", None)
         if formatter is not None and hasattr(formatter, "tb"):
             formatter.tb = None

@@ -1,0 +1,90 @@
+"""Real Jupyter kernels for tests: start one, run cells in it (or interrupt them), read what they printed.
+
+The kernel is the ``course-test`` kernel the conftest registers (the run's start method, child output
+captured as in JupyterLab), started in ``notebooks/`` as a lesson's kernel is. Tests use it where the truth
+depends on a kernel: ``%reset``, ``%load``, ``display``, Interrupt, what a student sees after a mistake.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.manager import KernelManager, start_new_kernel
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+KERNEL_NAME = "course-test"
+
+
+@dataclass
+class CellRun:
+    """What one cell printed: its streams, its displayed values, and its error (``"Name: value"``) if any."""
+
+    stdout: str = ""
+    stderr: str = ""
+    results: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def text(self) -> str:
+        """Everything the student sees, in one string."""
+        return "\n".join([self.stdout, self.stderr, *self.results, self.error or ""])
+
+
+class Kernel:
+    """One running kernel and a client to it."""
+
+    def __init__(self, manager: KernelManager, client: Any) -> None:
+        self.manager, self.client = manager, client
+
+    def run(self, code: str, timeout: float = 60.0, interrupt_after: float | None = None) -> CellRun:
+        """Execute ``code`` as one cell; with ``interrupt_after``, press Interrupt that many seconds in."""
+        msg_id = self.client.execute(code, store_history=True)
+        run = CellRun()
+        deadline = time.monotonic() + timeout
+        interrupt_at = None if interrupt_after is None else time.monotonic() + interrupt_after
+        while True:
+            if interrupt_at is not None and time.monotonic() >= interrupt_at:
+                self.manager.interrupt_kernel()
+                interrupt_at = None
+            wait = 0.05 if interrupt_at is not None else max(0.0, deadline - time.monotonic())
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the cell did not finish within {timeout} s:\n{code}")
+            try:
+                msg = self.client.get_iopub_msg(timeout=wait)
+            except queue.Empty:
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream":
+                if content["name"] == "stdout":
+                    run.stdout += content["text"]
+                else:
+                    run.stderr += content["text"]
+            elif kind in ("execute_result", "display_data"):
+                run.results.append(content["data"].get("text/plain", ""))
+            elif kind == "error":
+                run.error = f"{content['ename']}: {content['evalue']}"
+            elif kind == "status" and content["execution_state"] == "idle":
+                return run
+
+    def close(self) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=False)
+
+
+@contextmanager
+def kernel(cwd: Path = NOTEBOOKS) -> Iterator[Kernel]:
+    """A fresh ``course-test`` kernel in ``cwd`` (``notebooks/``, where ``%load solutions/...`` resolves)."""
+    manager, client = start_new_kernel(kernel_name=KERNEL_NAME, cwd=str(cwd), startup_timeout=60)
+    running = Kernel(manager, client)
+    try:
+        yield running
+    finally:
+        running.close()
