@@ -27,6 +27,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import uuid
@@ -81,6 +82,10 @@ def write_kernelspec(folder: Path) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # A shell starts background jobs with SIGINT ignored, and Python then leaves it ignored; the tests of
+        # Ctrl-C (the bench, shared_array's deferred interrupts) and every process they start would inherit that.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     config.stash[SNAPSHOT_KEY] = leftovers.snapshot()
     os.environ[leftovers.RUN_MARKER] = uuid.uuid4().hex
     method = requested_start_method()

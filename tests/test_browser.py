@@ -221,7 +221,13 @@ def test_race_explorer_redraws_when_a_learner_moves_a_slider_and_clicks_run(page
             )
             explorer.locator("button", has_text="Run").click()
             want = f"expected {int(expected_workers) * 20_000:,}"
-            explorer.locator(".widget-label", has_text=want).wait_for(timeout=60_000)
+            try:
+                explorer.locator(".widget-label", has_text=want).wait_for(timeout=60_000)
+            except Exception:
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                explorer.screenshot(path=str(SCREENSHOTS / "03_race_explorer_FAILED.png"))
+                status = explorer.locator(".widget-label").all_inner_texts()
+                raise AssertionError(f"no {want!r} within 60 s; the explorer's labels say {status}") from None
             plot.first.wait_for(state="visible", timeout=30_000)
             page.wait_for_function(  # looked up each time: clear_output replaces the img element
                 "(before) => { const img = document.querySelector('.race-explorer .jp-OutputArea-output img');"
