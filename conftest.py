@@ -36,8 +36,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "tests"))
-import leftovers  # noqa: E402  (tests/ is not a package)
-from cell_outputs import describe_outputs  # noqa: E402
+import leftovers
+from cell_outputs import describe_outputs
 
 KERNEL_NAME = "course-test"
 START_METHOD_VAR = "COURSE_START_METHOD"

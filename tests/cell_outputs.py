@@ -33,7 +33,9 @@ def describe_outputs(outputs: Iterable[Mapping[str, Any]], limit: int = LIMIT) -
             blocks.append(f"[error] {output.get('ename', '?')}: {output.get('evalue', '')}")
         else:
             plain = output.get("data", {}).get("text/plain")
-            blocks.append(f"[{'result' if kind == 'execute_result' else 'display'}]\n{_text(plain or '(no text/plain)')}")
+            blocks.append(
+                f"[{'result' if kind == 'execute_result' else 'display'}]\n{_text(plain or '(no text/plain)')}"
+            )
     text = "\n".join(blocks) if blocks else "(no output)"
     if len(text) > limit:
         text = text[:limit] + f"\n... ({len(text) - limit} more characters cut)"

@@ -59,7 +59,8 @@ def main(argv: list[str]) -> int:
     paths = [Path(a).resolve() for a in argv] or LESSONS
     for path in paths:
         run_all, shutdown = execute(path)
-        print(f"{path.relative_to(ROOT)}: Run All {run_all:.1f} s (kernel start to last output), kernel shutdown {shutdown:.1f} s")
+        where = path.relative_to(ROOT)
+        print(f"{where}: Run All {run_all:.1f} s (kernel start to last output), kernel shutdown {shutdown:.1f} s")
     return 0
 
 

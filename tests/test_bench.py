@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+import re
 import signal
 import subprocess
 import sys
@@ -42,9 +42,12 @@ def test_the_table_names_the_machine_and_every_measurement() -> None:
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--sizes", "x"], "sizes are positive numbers of MiB"), (["--only", "magic"], "--only takes some of"),
-     (["--repeats", "0"], "positive whole number"),
-     (["--methods", "carrier-pigeon"], "--methods takes some of")],
+    [
+        (["--sizes", "x"], "sizes are positive numbers of MiB"),
+        (["--only", "magic"], "--only takes some of"),
+        (["--repeats", "0"], "positive whole number"),
+        (["--methods", "carrier-pigeon"], "--methods takes some of"),
+    ],
 )
 def test_bad_options_are_refused_with_a_reason(args, message) -> None:
     result = bench(*args)
@@ -58,24 +61,45 @@ def children(pid: int) -> set[int]:
     return found
 
 
-def course_segments() -> set[str]:
-    return {p.name for p in Path("/dev/shm").glob(SEGMENT_PREFIX + "*")}
+def mapped_course_segments(pid: int) -> set[str]:
+    """The course's segments that process ``pid`` has mapped (another test run's segments are not among them)."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return set()
+    return set(re.findall(r"/dev/shm/(" + SEGMENT_PREFIX + r"\w+)", maps))
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").is_dir() or not Path("/dev/shm").is_dir(), reason="reads /proc and /dev/shm (Linux)")
+@pytest.mark.skipif(
+    not Path("/proc/self/task").is_dir() or not Path("/dev/shm").is_dir(), reason="reads /proc and /dev/shm (Linux)"
+)
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_bench_leaves_no_worker_and_no_segment(sig) -> None:
-    before = course_segments()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "helpers.bench", "--sizes", "16", "--repeats", "100000", "--only", "handoff",
-         "--methods", "shared_memory"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "helpers.bench",
+            "--sizes",
+            "16",
+            "--repeats",
+            "100000",
+            "--only",
+            "handoff",
+            "--methods",
+            "shared_memory",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60
-        while not (course_segments() - before) and time.monotonic() < deadline and proc.poll() is None:
+        segments: set[str] = set()
+        while not segments and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.01)  # wait until it is timing the shared memory handoff
-        assert course_segments() - before, "the bench never created its shared memory segment"
+            segments = mapped_course_segments(proc.pid)
+        assert segments, "the bench never created its shared memory segment"
         workers = children(proc.pid)
         assert workers, "the bench has a warm worker"
         proc.send_signal(sig)
@@ -87,7 +111,7 @@ def test_an_interrupted_bench_leaves_no_worker_and_no_segment(sig) -> None:
     assert proc.returncode == 130, err
     assert "interrupted: workers stopped and shared memory released" in err
     assert "Traceback" not in err, err
-    assert not (course_segments() - before), "a segment outlived the bench"
+    assert not [name for name in segments if (Path("/dev/shm") / name).exists()], "a segment outlived the bench"
     # The pool worker, and the resource tracker (which exits once the bench's end closes its pipe).
     deadline = time.monotonic() + 10
     while [w for w in workers if alive(w)] and time.monotonic() < deadline:

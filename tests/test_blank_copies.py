@@ -41,9 +41,10 @@ def test_blank_copies_clear_outputs_solutions_and_teaching_code(tmp_path: Path) 
         kept = [src for kind, src in sources(nb)[exercises:] if kind == "code"]
         assert any("check_" in src for src in kept), "exercise checks stay"
         assert "release_all()" in kept[-1], "the clean-up cell stays"
-        assert len([c for c in nb["cells"] if c["cell_type"] == "markdown"]) >= len(
-            [c for c in original["cells"] if c["cell_type"] == "markdown"]
-        ) - 3, "the prose stays"
+        assert (
+            len([c for c in nb["cells"] if c["cell_type"] == "markdown"])
+            >= len([c for c in original["cells"] if c["cell_type"] == "markdown"]) - 3
+        ), "the prose stays"
 
 
 def test_keep_code_and_selected_lessons(tmp_path: Path) -> None:

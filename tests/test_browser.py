@@ -101,12 +101,22 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = base / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     # No news or update notifications covering the page.
-    (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
     port, token = free_port(), secrets.token_hex(16)
     command = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-        f"--ServerApp.token={token}", f"--ServerApp.root_dir={base / 'notebooks'}",
-        "--LabApp.expose_app_in_browser=True", f"--LabApp.user_settings_dir={base / 'settings'}",
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--ServerApp.token={token}",
+        f"--ServerApp.root_dir={base / 'notebooks'}",
+        "--LabApp.expose_app_in_browser=True",
+        f"--LabApp.user_settings_dir={base / 'settings'}",
         f"--LabApp.workspaces_dir={base / 'workspaces'}",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -178,13 +188,14 @@ def test_lesson_runs_in_jupyterlab(page, lesson: Path) -> None:
         for cell in (c for c in nb["cells"] if c["cell_type"] == "code"):
             errors = [o for o in cell["outputs"] if o["output_type"] == "error"]
             tagged = "raises-exception" in cell.get("metadata", {}).get("tags", [])
-            assert bool(errors) == tagged, (
-                f"{lesson.name}: cell {source(cell)[:80]!r} "
-                + (f"raised {errors[0]['ename']}: {errors[0]['evalue']}" if errors else "was expected to raise")
+            assert bool(errors) == tagged, f"{lesson.name}: cell {source(cell)[:80]!r} " + (
+                f"raised {errors[0]['ename']}: {errors[0]['evalue']}" if errors else "was expected to raise"
             )
         widget_outputs = sum(
             "application/vnd.jupyter.widget-view+json" in o.get("data", {})
-            for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]
+            for c in nb["cells"]
+            if c["cell_type"] == "code"
+            for o in c["outputs"]
         )
         if widget_outputs:
             widgets = page.locator(".jp-OutputArea-output .jupyter-widgets")

@@ -7,13 +7,15 @@ from cell_outputs import describe_outputs
 
 
 def test_each_kind_of_output_is_named_with_its_text() -> None:
-    text = describe_outputs([
-        {"output_type": "stream", "name": "stdout", "text": ["ok: ", "True\n"]},
-        {"output_type": "stream", "name": "stderr", "text": "distributed.worker - ERROR - heartbeat\n"},
-        {"output_type": "error", "ename": "ValueError", "evalue": "bad input", "traceback": []},
-        {"output_type": "execute_result", "data": {"text/plain": "14"}, "metadata": {}, "execution_count": 3},
-        {"output_type": "display_data", "data": {"image/png": "..."}, "metadata": {}},
-    ])
+    text = describe_outputs(
+        [
+            {"output_type": "stream", "name": "stdout", "text": ["ok: ", "True\n"]},
+            {"output_type": "stream", "name": "stderr", "text": "distributed.worker - ERROR - heartbeat\n"},
+            {"output_type": "error", "ename": "ValueError", "evalue": "bad input", "traceback": []},
+            {"output_type": "execute_result", "data": {"text/plain": "14"}, "metadata": {}, "execution_count": 3},
+            {"output_type": "display_data", "data": {"image/png": "..."}, "metadata": {}},
+        ]
+    )
     assert text == (
         "[stdout]\nok: True\n\n"
         "[stderr]\ndistributed.worker - ERROR - heartbeat\n\n"

@@ -66,13 +66,13 @@ def test_release_all_closes_figures() -> None:
 
 # ---------------------------------------------------------------- python -m helpers.cleanup
 
+import _multiprocessing  # noqa: E402
 import os  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 from multiprocessing import shared_memory  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import _multiprocessing  # noqa: E402
 import pytest  # noqa: E402
 
 from helpers.cleanup import PROCESS_MARKER, course_segment_name, find_leftovers, main, reset  # noqa: E402
@@ -87,7 +87,10 @@ def orphan(tmp_path: Path, marked: bool) -> int:
         env[PROCESS_MARKER] = "1"
     shell = subprocess.run(
         ["sh", "-c", f"{sys.executable} -c 'import time; time.sleep(60)' >/dev/null 2>&1 & echo $!"],
-        capture_output=True, text=True, env=env, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
     )
     pid = int(shell.stdout)
     time.sleep(0.3)

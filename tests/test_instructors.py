@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -18,7 +19,9 @@ HALF_DAY_MINUTES = 4 * 60
 def lesson_minutes(path: Path) -> tuple[int, int, list[int]]:
     """Teaching and exercise minutes from the first cell, and each exercise heading's minutes."""
     nb = nbformat.read(path, as_version=4)
-    teaching, exercises = map(int, re.search(r"Teaching: (\d+) min · Exercises: (\d+) min", nb.cells[0].source).groups())
+    teaching, exercises = map(
+        int, re.search(r"Teaching: (\d+) min · Exercises: (\d+) min", nb.cells[0].source).groups()
+    )
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     each = [int(m) for m in re.findall(r"^### Exercise \d+: .+\((\d+) min\)$", text, flags=re.M)]
     return teaching, exercises, each
@@ -34,7 +37,7 @@ def check_outline(text: str) -> None:
     rows = outline_rows(text)
     lessons = [r for r in rows if re.match(r"\[\d\d ", r[1])]
     assert [r[1][1:3] for r in lessons] == [p.name[:2] for p in LESSONS], "one row per lesson, in order"
-    for (_, what, teaching, exercises), path in zip(lessons, LESSONS):
+    for (_, what, teaching, exercises), path in zip(lessons, LESSONS, strict=True):
         assert f"(notebooks/{path.name})" in what, f"{what}: link the lesson's notebook"
         t, e, each = lesson_minutes(path)
         assert teaching == t, f"{path.name}: the guide says {teaching} min of teaching, the lesson {t}"
@@ -42,7 +45,7 @@ def check_outline(text: str) -> None:
         assert parts and parts[0] == e, f"{path.name}: the guide says {exercises!r} of exercises, the lesson {e}"
         assert parts[1:] == each, f"{path.name}: per-exercise minutes {parts[1:]} differ from the headings' {each}"
     assert rows[-1][1] == "End", "the outline ends with an End row"
-    for (start, what, teaching, exercises), (next_start, *_) in zip(rows, rows[1:]):
+    for (start, what, teaching, exercises), (next_start, *_) in itertools.pairwise(rows):
         minutes = teaching + int(re.match(r"\d*", exercises).group() or 0)
         assert next_start == start + minutes, f"{what} starts at {start // 60}:{start % 60:02} and lasts {minutes} min"
     length = rows[-1][0] - rows[0][0]

@@ -11,11 +11,11 @@ import pytest
 
 from helpers import isolation
 from helpers.isolation import (
+    ChildRun,
+    ScriptRun,
     check_guarded_script,
     check_predictions,
     first_error_line,
-    ChildRun,
-    ScriptRun,
     run_capturing_stderr,
     run_script_source,
     square_numbers,
@@ -72,10 +72,14 @@ def test_child_list_stays_in_the_child() -> None:
 @pytest.mark.parametrize(
     ("stderr", "line"),
     [
-        ("Traceback:\n  File x\nAttributeError: Can't get attribute 'cube' on <module '__main__'>\n",
-         "AttributeError: Can't get attribute 'cube' on <module '__main__'>"),
-        ("RuntimeError: \n        An attempt has been made\n        to start.\n\n        More text\n",
-         "RuntimeError: An attempt has been made to start."),
+        (
+            "Traceback:\n  File x\nAttributeError: Can't get attribute 'cube' on <module '__main__'>\n",
+            "AttributeError: Can't get attribute 'cube' on <module '__main__'>",
+        ),
+        (
+            "RuntimeError: \n        An attempt has been made\n        to start.\n\n        More text\n",
+            "RuntimeError: An attempt has been made to start.",
+        ),
         ("KeyboardInterrupt\n", "KeyboardInterrupt"),
         ("\x1b[1;35mValueError\x1b[0m: \x1b[35mbad\x1b[0m\n", "ValueError: bad"),
         ("all fine\n", ""),
@@ -121,25 +125,33 @@ def test_unguarded_script_under_forkserver_goes_as_the_lessons_table_says() -> N
 def test_the_forkserver_table_can_say_false() -> None:
     spawn_like = ScriptRun(0, "Result (in main program): []\n", "RuntimeError: An attempt has been made\n")
     server_died = ScriptRun(1, "", "ConnectionResetError: [Errno 104] Connection reset by peer\n")
-    for version, died in [((3, 11, 7), False), ((3, 13, 7), False), ((3, 13, 8), True), ((3, 14, 0), False),
-                          ((3, 14, 10), True), ((3, 15, 2), False), ((3, 16, 0), False)]:
+    for version, died in [
+        ((3, 11, 7), False),
+        ((3, 13, 7), False),
+        ((3, 13, 8), True),
+        ((3, 14, 0), False),
+        ((3, 14, 10), True),
+        ((3, 15, 2), False),
+        ((3, 16, 0), False),
+    ]:
         assert unguarded_forkserver_as_the_table_says(server_died if died else spawn_like, version), version
         assert not unguarded_forkserver_as_the_table_says(spawn_like if died else server_died, version), version
     printed = ScriptRun(0, "Result (in process p1): [25, 100, 225]\n", "")
-    assert not unguarded_forkserver_as_the_table_says(printed, (3, 11, 7)), "a child that printed is not in the table"
-    with pytest.raises(ValueError, match="3.11 and later"):
+    assert not unguarded_forkserver_as_the_table_says(printed, (3, 11, 7)), "a child that printed is in no row"
+    with pytest.raises(ValueError, match=r"3\.11 and later"):
         unguarded_forkserver_as_the_table_says(spawn_like, (3, 10, 14))
     with pytest.raises(TypeError, match="run_script_source"):
         unguarded_forkserver_as_the_table_says("exit code 0")  # type: ignore[arg-type]
 
 
-def test_the_top_level_of_a_guarded_script_runs_again_in_spawn_children_and_once_in_the_fork_server() -> None:
+def test_a_guarded_scripts_top_level_runs_in_every_spawn_child_and_once_in_the_fork_server() -> None:
     """Lesson 01's prose: every spawn child re-runs the top level; forkserver does so up to 3.13.7 and in 3.14.0,
     later releases run it once in the server (gh-126631)."""
     script = (
         'import multiprocessing, sys\nprint("top", flush=True)\ndef work():\n    pass\n'
         'if __name__ == "__main__":\n    ctx = multiprocessing.get_context(sys.argv[1])\n'
-        "    cs = [ctx.Process(target=work) for _ in range(2)]\n    [c.start() for c in cs]\n    [c.join() for c in cs]\n"
+        "    cs = [ctx.Process(target=work) for _ in range(2)]\n"
+        "    [c.start() for c in cs]\n    [c.join() for c in cs]\n"
     )
     assert run_script_source(script, "spawn").stdout.count("top") == 3
     server_preloads = sys.version_info >= (3, 14, 1) or (3, 13, 8) <= sys.version_info < (3, 14)
@@ -150,7 +162,7 @@ def test_what_the_pickle_holds() -> None:
     text = what_the_pickle_holds(pickle.dumps(square_numbers))
     assert text.endswith("holding only the module 'helpers.isolation' and the name 'square_numbers': no code")
     assert "not just a reference" in what_the_pickle_holds(pickle.dumps({"a": "b", "c": "d", "e": 1}))
-    with pytest.raises(TypeError, match="pickle.dumps"):
+    with pytest.raises(TypeError, match=r"pickle\.dumps"):
         what_the_pickle_holds("square_numbers")  # type: ignore[arg-type]
 
 

@@ -12,9 +12,8 @@ import signal
 import sys
 from multiprocessing import shared_memory
 
-import pytest
-
 import leftovers
+import pytest
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /dev/shm and /proc, which only Linux has")
 

@@ -47,9 +47,7 @@ def test_cgroup_v2_unlimited(tmp_path: Path) -> None:
 
 
 def test_cgroup_v2_tightest_ancestor_wins(tmp_path: Path) -> None:
-    proc, root = fake_cgroup(
-        tmp_path, "0::/a/b", {"a/cpu.max": "50000 100000", "a/b/cpu.max": "200000 100000"}
-    )
+    proc, root = fake_cgroup(tmp_path, "0::/a/b", {"a/cpu.max": "50000 100000", "a/b/cpu.max": "200000 100000"})
     assert cgroup_cpu_limit(proc, root) == 0.5
 
 

@@ -34,7 +34,11 @@ def test_a_handoff_reaches_the_worker_by_every_method_and_records_what_was_timed
     assert all(r.measurement == "handoff" and r.seconds > 0 and r.repeats == 2 for r in records)
     assert seen[0] == 0 and seen[-1] == 1.0 and seen == sorted(seen), "progress goes from 0 to 1"
     assert records[0].as_dict() == {
-        "measurement": "handoff", "method": "pickle", "seconds": records[0].seconds, "repeats": 2, "size_bytes": MiB,
+        "measurement": "handoff",
+        "method": "pickle",
+        "seconds": records[0].seconds,
+        "repeats": 2,
+        "size_bytes": MiB,
     }
 
 
@@ -91,7 +95,9 @@ def test_speedup_claims_hold_for_an_honest_measurement_and_fail_for_an_impossibl
 
 def test_start_cost_is_measured_for_every_start_method_available() -> None:
     records = measure_start_cost(repeats=1)
-    assert [r.method for r in records] == [m for m in ("fork", "spawn", "forkserver") if m in multiprocessing.get_all_start_methods()]
+    assert [r.method for r in records] == [
+        m for m in ("fork", "spawn", "forkserver") if m in multiprocessing.get_all_start_methods()
+    ]
     assert all(r.seconds > 0 for r in records)
 
 
@@ -134,7 +140,7 @@ def test_amdahl_and_its_inverse() -> None:
 
 def fake(times: dict[str, list[float]]) -> list[Record]:
     sizes = [2**k * MiB for k in range(len(times["pickle"]))]
-    return [Record("handoff", m, t, 1, size_bytes=s) for m, ts in times.items() for s, t in zip(sizes, ts)]
+    return [Record("handoff", m, t, 1, size_bytes=s) for m, ts in times.items() for s, t in zip(sizes, ts, strict=True)]
 
 
 RECORDS = fake({"pickle": [1.0, 2.0, 4.0, 8.0], "shared_memory_with_copy": [3.0, 1.0, 5.0, 2.0]})

@@ -61,17 +61,15 @@ def test_a_failing_task_comes_back_as_its_exception() -> None:
 
 
 def test_a_dying_worker_breaks_the_executor() -> None:
-    with ProcessPoolExecutor(max_workers=2) as executor:
-        with pytest.raises(BrokenProcessPool):
-            list(executor.map(partial(die_on, 2), range(4)))
+    with ProcessPoolExecutor(max_workers=2) as executor, pytest.raises(BrokenProcessPool):
+        list(executor.map(partial(die_on, 2), range(4)))
 
 
 @pytest.mark.skipif(sys.version_info < (3, 15), reason="Python 3.15 added the dead worker's exit code to the cause")
 def test_from_python_3_15_the_broken_pool_names_the_dead_workers_exit_code() -> None:
     """Lesson 06 says so in its prose; here is the evidence, run on 3.15 and later."""
-    with ProcessPoolExecutor(max_workers=2) as executor:
-        with pytest.raises(BrokenProcessPool) as raised:
-            list(executor.map(partial(die_on, 2), range(4)))
+    with ProcessPoolExecutor(max_workers=2) as executor, pytest.raises(BrokenProcessPool) as raised:
+        list(executor.map(partial(die_on, 2), range(4)))
     assert "terminated abruptly with exit code 1" in str(raised.value.__cause__)
 
 

@@ -38,12 +38,14 @@ def test_the_plot_marks_lost_updates_and_names_the_last_run() -> None:
     counts = fig.axes[0]
     arrived = counts.containers[1]
     assert [bar.get_height() for bar in arrived] == [3100, 1000]
-    assert arrived[0].get_facecolor() != arrived[1].get_facecolor(), "a run that lost updates is drawn in another colour"
+    assert arrived[0].get_facecolor() != arrived[1].get_facecolor(), (
+        "a run that lost updates is drawn in another colour"
+    )
 
 
 def test_progress_bars_follow_the_shared_array() -> None:
     progress = multiprocessing.Array("i", 2, lock=False)
-    box, bars = progress_bars(2, steps=5)
+    _, bars = progress_bars(2, steps=5)
     procs = [multiprocessing.Process(target=report_progress, args=(progress, i, 5, 1000)) for i in range(2)]
     report = watch_progress(procs, progress, bars, seconds=20)
     assert report.all_finished and str(report).startswith("all 2 finished before the 20 s deadline")

@@ -41,8 +41,11 @@ def test_every_strategy_has_a_worker() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"strategy": "optimism"}, "unknown strategy"), ({"strategy": "local sums", "workers": 0}, "workers must be"),
-     ({"strategy": "local sums", "increments": 2.5}, "increments must be")],
+    [
+        ({"strategy": "optimism"}, "unknown strategy"),
+        ({"strategy": "local sums", "workers": 0}, "workers must be"),
+        ({"strategy": "local sums", "increments": 2.5}, "increments must be"),
+    ],
 )
 def test_bad_experiments_say_what_to_change(kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):

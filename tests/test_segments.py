@@ -45,7 +45,9 @@ def test_segment_exists_needs_a_name() -> None:
 
 def test_a_dead_worker_does_not_stop_the_owner_from_cleaning_up() -> None:
     with shared_array(10, "int64") as shared:
-        report = run_with_deadline([multiprocessing.Process(target=die_while_attached, args=(shared.spec,), name="d")], 10)
+        report = run_with_deadline(
+            [multiprocessing.Process(target=die_while_attached, args=(shared.spec,), name="d")], 10
+        )
         assert report.exitcodes == {"d": 3} and shared.array[0] == 42
     assert not segment_exists(shared.name)
 
@@ -78,9 +80,8 @@ def test_normalize_row_and_its_check() -> None:
 
 
 def test_normalize_row_refuses_a_row_that_does_not_exist() -> None:
-    with shared_array((2, 3)) as shared:
-        with pytest.raises(ValueError, match="row 5 is not a row"):
-            normalize_row(shared.spec, 5)
+    with shared_array((2, 3)) as shared, pytest.raises(ValueError, match="row 5 is not a row"):
+        normalize_row(shared.spec, 5)
 
 
 def test_the_lifecycle_check_finds_and_removes_a_leak() -> None:

@@ -39,9 +39,8 @@ def test_a_write_through_an_attached_view_is_seen_by_the_owner() -> None:
 @needs_dev_shm
 def test_the_segment_is_unlinked_when_the_block_ends_by_an_error_or_an_interrupt() -> None:
     for exc in (ValueError("boom"), KeyboardInterrupt()):
-        with pytest.raises(type(exc)):
-            with shared_array(10) as shared:
-                raise exc
+        with pytest.raises(type(exc)), shared_array(10) as shared:
+            raise exc
         assert not segment_exists(shared.name)
 
 
@@ -49,7 +48,7 @@ def test_the_array_cannot_be_used_after_the_block() -> None:
     with shared_array(4, copy_from=[1, 2, 3, 4]) as shared:
         assert shared.array.tolist() == [1.0, 2.0, 3.0, 4.0]
     with pytest.raises(RuntimeError, match="closed and unlinked"):
-        shared.array
+        _ = shared.array
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
@@ -98,39 +97,35 @@ def test_a_process_that_only_attached_does_not_unlink_the_segment_when_it_exits(
 
 def test_an_array_that_does_not_fit_in_dev_shm_is_refused_before_it_is_created(monkeypatch) -> None:
     monkeypatch.setattr(shared_arrays, "shm_room", lambda: ShmRoom("/dev/shm", 64 * 2**20, 10 * 2**20))
-    with pytest.raises(ShmRoomError, match=r"does not fit in /dev/shm \(free: 10.0MiB"):
-        with shared_array((2**20, 2), "float64"):  # 16 MiB
-            pass
+    with (
+        pytest.raises(ShmRoomError, match=r"does not fit in /dev/shm \(free: 10.0MiB"),
+        shared_array((2**20, 2), "float64"),  # 16 MiB
+    ):
+        pass
     with shared_array(2**20, "uint8") as shared:  # 1 MiB fits
         assert shared.array.nbytes == 2**20
 
 
 @pytest.mark.parametrize("shape", [0, (2, 0), -1, (2.0,), "x", (), True])
 def test_a_bad_shape_says_what_a_shape_is(shape) -> None:
-    with pytest.raises(ValueError, match="shape must be a positive int"):
-        with shared_array(shape):
-            pass
+    with pytest.raises(ValueError, match="shape must be a positive int"), shared_array(shape):
+        pass
 
 
 def test_bad_dtypes_and_data_are_refused_with_a_reason() -> None:
-    with pytest.raises(ValueError, match="not a NumPy dtype"):
-        with shared_array(3, "no-such-type"):
-            pass
-    with pytest.raises(ValueError, match="Python objects"):
-        with shared_array(3, object):
-            pass
-    with pytest.raises(ValueError, match=r"copy_from has shape \(2,\)"):
-        with shared_array(3, copy_from=[1, 2]):
-            pass
+    with pytest.raises(ValueError, match="not a NumPy dtype"), shared_array(3, "no-such-type"):
+        pass
+    with pytest.raises(ValueError, match="Python objects"), shared_array(3, object):
+        pass
+    with pytest.raises(ValueError, match=r"copy_from has shape \(2,\)"), shared_array(3, copy_from=[1, 2]):
+        pass
 
 
 def test_attach_needs_a_spec_of_a_live_segment() -> None:
-    with pytest.raises(TypeError, match="needs the ArraySpec"):
-        with attach_array("mpcourse_x"):  # type: ignore[arg-type]
-            pass
-    with pytest.raises(FileNotFoundError, match="unlinked already"):
-        with attach_array(ArraySpec("mpcourse_000000000000", (1,), "<f8")):
-            pass
+    with pytest.raises(TypeError, match="needs the ArraySpec"), attach_array("mpcourse_x"):  # type: ignore[arg-type]
+        pass
+    with pytest.raises(FileNotFoundError, match="unlinked already"), attach_array(ArraySpec("mpcourse_0", (1,), "<f8")):
+        pass
 
 
 def test_spec_size() -> None:
@@ -143,10 +138,9 @@ def test_ctrl_c_while_a_segment_is_created_is_held_back_until_its_cleanup_is_in_
     import time
 
     reached_the_end = False
-    with pytest.raises(KeyboardInterrupt):
-        with shared_arrays._interrupts_deferred():
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.05)  # Python runs the handler here: recorded, not raised
-            reached_the_end = True
+    with pytest.raises(KeyboardInterrupt), shared_arrays._interrupts_deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # Python runs the handler here: recorded, not raised
+        reached_the_end = True
     assert reached_the_end
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "the original handler is back"

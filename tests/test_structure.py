@@ -108,7 +108,9 @@ class TestAnatomy:
         for cell in code:
             errors = [o for o in cell.outputs if o.output_type == "error"]
             expected = "raises-exception" in cell.metadata.get("tags", [])
-            assert bool(errors) == expected, f"cell {cell.source[:60]!r}: error output without the tag, or a tag without error"
+            assert bool(errors) == expected, (
+                f"cell {cell.source[:60]!r}: error output without the tag, or a tag without error"
+            )
 
     def test_no_process_runs_a_function_the_notebook_defines(self, path: Path) -> None:
         defined: set[str] = set()
@@ -119,13 +121,25 @@ class TestAnatomy:
             defined |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
             safe: set[int] = set()
             for node in ast.walk(tree):
-                if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in SAFE_DEMO_CALLS:
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "id", getattr(node.func, "attr", None)) in SAFE_DEMO_CALLS
+                ):
                     safe |= {id(n) for n in ast.walk(node)}
             for node in ast.walk(tree):
                 if not isinstance(node, ast.Call) or id(node) in safe:
                     continue
                 handed = [kw.value for kw in node.keywords if kw.arg in ("target", "initializer", "func", "fn")]
-                if getattr(node.func, "attr", None) in ("map", "imap", "imap_unordered", "starmap", "apply", "apply_async", "map_async", "submit"):
+                if getattr(node.func, "attr", None) in (
+                    "map",
+                    "imap",
+                    "imap_unordered",
+                    "starmap",
+                    "apply",
+                    "apply_async",
+                    "map_async",
+                    "submit",
+                ):
                     handed += node.args[:1]
                 for value in handed:
                     assert not (isinstance(value, ast.Lambda) or getattr(value, "id", None) in defined), (
@@ -171,18 +185,24 @@ def test_readme_outline_matches_the_lessons() -> None:
     assert f"Total: {teaching} minutes of teaching and {exercises} of exercises." in readme
 
 
-def test_readme_commands_and_binder_badge() -> None:
+def test_readme_commands() -> None:
+    """The student's command installs requirements.txt; the maintainers' test command the file built on it."""
     readme = (ROOT / "README.md").read_text()
-    assert "python -m pip install -r requirements.txt && python -m pytest" in readme
     assert "python -m pip install -r requirements.txt && python -m jupyter lab notebooks/00_" in readme
-    badge = re.search(r"mybinder\.org/v2/gh/[^)\s]+\?urlpath=lab/tree/(notebooks/[\w.]+\.ipynb)", readme)
-    assert badge and (ROOT / badge.group(1)).is_file(), "the Binder badge opens lesson 00 in JupyterLab"
+    assert "python -m pip install -r requirements-dev.txt && python -m pytest" in readme
+    dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
+    assert "-r requirements.txt" in dev, "requirements-dev.txt builds on the student's requirements.txt"
+    student = (ROOT / "requirements.txt").read_text().lower()
+    for tool in ("playwright", "ruff", "mypy"):
+        assert tool not in student, f"{tool} is for maintainers: it belongs in requirements-dev.txt"
 
 
 def test_binder_reuses_the_one_requirements_file() -> None:
-    lines = [l.strip() for l in (ROOT / "binder" / "requirements.txt").read_text().splitlines()]
-    assert [l for l in lines if l and not l.startswith("#")] == ["-r ../requirements.txt"]
+    lines = [line.strip() for line in (ROOT / "binder" / "requirements.txt").read_text().splitlines()]
+    assert [line for line in lines if line and not line.startswith("#")] == ["-r ../requirements.txt"]
     runtime = (ROOT / "binder" / "runtime.txt").read_text().strip()
     tested = [f"python-{major}.{minor}" for major, minor in SUPPORTED_PYTHONS]
     assert runtime in tested, f"binder/runtime.txt: {runtime!r} is not a tested Python ({tested})"
-    assert re.search(r"^-e \.$", (ROOT / "requirements.txt").read_text(), flags=re.M), "requirements.txt installs helpers"
+    assert re.search(r"^-e \.$", (ROOT / "requirements.txt").read_text(), flags=re.M), (
+        "requirements.txt installs helpers"
+    )

@@ -10,8 +10,10 @@ from helpers.patterns import check_pool_sums, init_worker, row_sum
 from helpers.shared_arrays import shared_array
 
 data = np.random.default_rng(6).random((64, 2**15))
-with shared_array(data.shape, copy_from=data) as big:
-    with multiprocessing.Pool(2, initializer=init_worker, initargs=(big.spec,)) as pool:
-        tasks = list(range(len(data)))  # answer: row numbers, a few bytes each
-        sums = pool.map(row_sum, tasks)  # answer: row_sum reads row i of the attached array
+with (
+    shared_array(data.shape, copy_from=data) as big,
+    multiprocessing.Pool(2, initializer=init_worker, initargs=(big.spec,)) as pool,
+):
+    tasks = list(range(len(data)))  # answer: row numbers, a few bytes each
+    sums = pool.map(row_sum, tasks)  # answer: row_sum reads row i of the attached array
 check_pool_sums(sums, tasks, data)

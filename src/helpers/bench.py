@@ -33,7 +33,9 @@ def _sizes(text: str) -> list[int]:
     except ValueError:
         values = []
     if not values or any(v <= 0 for v in values):
-        raise argparse.ArgumentTypeError(f"sizes are positive numbers of MiB separated by commas, e.g. 1,4,16,64; got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"sizes are positive numbers of MiB separated by commas, e.g. 1,4,16,64; got {text!r}"
+        )
     return [max(8, int(v * 2**20)) for v in values]
 
 
@@ -73,16 +75,26 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print a JSON list of records instead of tables")
     p.add_argument(
-        "--sizes", type=_sizes, default=None, metavar="MIB,...",
+        "--sizes",
+        type=_sizes,
+        default=None,
+        metavar="MIB,...",
         help="array sizes in MiB (default: 1, 4, 16, 64, or less where /dev/shm or memory is small)",
     )
     p.add_argument(
-        "--methods", type=_methods, default=None, metavar="METHOD,...",
+        "--methods",
+        type=_methods,
+        default=None,
+        metavar="METHOD,...",
         help="handoff methods (default: pickle,shared_memory,shared_memory_with_copy,fork where fork exists)",
     )
     p.add_argument("--repeats", type=_positive, default=5, help="timings per point; the median is kept (default 5)")
-    p.add_argument("--workers", type=_positive, default=None, help="speedup up to this many workers (default: usable CPUs + 1)")
-    p.add_argument("--only", type=_parts, default=list(PARTS), metavar="PART,...", help=f"measure only some of {','.join(PARTS)}")
+    p.add_argument(
+        "--workers", type=_positive, default=None, help="speedup up to this many workers (default: usable CPUs + 1)"
+    )
+    p.add_argument(
+        "--only", type=_parts, default=list(PARTS), metavar="PART,...", help=f"measure only some of {','.join(PARTS)}"
+    )
     return p
 
 
@@ -153,11 +165,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         _progress(1.0, "")
         if sys.stderr.isatty():
             sys.stderr.write("\r" + " " * 56 + "\r")
-    text = json.dumps([r.as_dict() for r in records], indent=1) if args.json else format_tables(records, describe_machine())
+    text = (
+        json.dumps([r.as_dict() for r in records], indent=1)
+        if args.json
+        else format_tables(records, describe_machine())
+    )
     try:
         print(text, flush=True)
     except BrokenPipeError:  # e.g. piped into `head`: not an error
-        sys.stdout = None  # type: ignore[assignment]
+        sys.stdout = None
     return 0
 
 

@@ -69,9 +69,11 @@ def write_blank_copies(
     targets = [dest / p.name for p in paths]
     existing = [t for t in targets if t.exists()]
     if existing and not force:
-        raise FileExistsError(f"{len(existing)} file(s) exist in {dest}, e.g. {existing[0].name}; use --force to overwrite")
+        raise FileExistsError(
+            f"{len(existing)} file(s) exist in {dest}, e.g. {existing[0].name}; use --force to overwrite"
+        )
     dest.mkdir(parents=True, exist_ok=True)
-    for path, target in zip(paths, targets):
+    for path, target in zip(paths, targets, strict=True):
         blank = blank_notebook(json.loads(path.read_text()), keep_code=keep_code)
         target.write_text(json.dumps(blank, indent=1, ensure_ascii=False) + "\n")
     return targets

@@ -48,7 +48,7 @@ def release_all() -> None:
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython is part of the course's environment
-        get_ipython = None  # type: ignore[assignment]
+        get_ipython = None
     shell = get_ipython() if get_ipython else None
     if shell is not None:
         # %reset clears the namespace that is the kernel's __main__ module, and with it __spec__, which spawn and
@@ -101,7 +101,7 @@ class Leftovers:
 
 def _mapped_shm_files(proc: Path) -> set[str]:
     """Names of /dev/shm files that some live process has mapped (a semaphore in use is mapped)."""
-    mapped = set()
+    mapped: set[str] = set()
     for maps in proc.glob("[0-9]*/maps"):
         try:
             text = maps.read_text()
@@ -151,7 +151,9 @@ def find_leftovers(
         if info is None or int(pid_dir.name) == os.getpid():
             continue
         ppid, cmd, cwd, environ = info
-        ours = marker in environ.split(b"\0") or (folder is not None and (cwd == folder or cwd.startswith(folder + os.sep)))
+        ours = marker in environ.split(b"\0") or (
+            folder is not None and (cwd == folder or cwd.startswith(folder + os.sep))
+        )
         if ppid == 1 and ours and "python" in cmd:
             processes.append((int(pid_dir.name), cmd))
     return Leftovers(segments, semaphores, tuple(sorted(processes)))
@@ -186,18 +188,26 @@ def main(argv: list[str] | None = None) -> int:
         "multiprocessing semaphores, and orphaned worker processes started from the course. Touches nothing else.",
     )
     parser.add_argument("--dry-run", action="store_true", help="only list what would be removed")
-    parser.add_argument("--course-dir", type=Path, default=_default_course_dir(),
-                        help="the course's notebooks folder (default: %(default)s)")
+    parser.add_argument(
+        "--course-dir",
+        type=Path,
+        default=_default_course_dir(),
+        help="the course's notebooks folder (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if not Path("/proc").is_dir():
         print("nothing to do: this system has no /proc (macOS, Windows); restart the kernel instead")
         return 0
     found = find_leftovers(args.course_dir)
-    print(("would remove:\n" if args.dry_run and str(found) != "nothing left behind by the course" else "") + str(found))
+    print(
+        ("would remove:\n" if args.dry_run and str(found) != "nothing left behind by the course" else "") + str(found)
+    )
     if not args.dry_run and (found.segments or found.semaphores or found.processes):
         reset(found)
-        print(f"removed {len(found.segments)} segment(s), {len(found.semaphores)} semaphore(s); "
-              f"stopped {len(found.processes)} process(es)")
+        print(
+            f"removed {len(found.segments)} segment(s), {len(found.semaphores)} semaphore(s); "
+            f"stopped {len(found.processes)} process(es)"
+        )
     return 0
 
 

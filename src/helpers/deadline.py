@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
+from typing import Any
 
 __all__ = ["DeadlineReport", "ProcessOutcome", "run_with_deadline"]
 
@@ -61,15 +62,12 @@ class DeadlineReport:
             codes = ", ".join(f"{o.name}={o.exitcode}" for o in self.outcomes)
             return f"all {n} finished before the {self.seconds:g} s deadline; exit codes: {codes}"
         late = ", ".join(self.overran)
-        return (
-            f"{len(self.overran)} of {n} still running at the {self.seconds:g} s deadline "
-            f"and terminated: {late}"
-        )
+        return f"{len(self.overran)} of {n} still running at the {self.seconds:g} s deadline and terminated: {late}"
 
     def __repr__(self) -> str:
         return f"DeadlineReport({self})"
 
-    def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython display hook
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # IPython display hook
         printer.text(str(self))
 
 

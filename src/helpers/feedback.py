@@ -81,11 +81,10 @@ def self_check(title: str) -> Callable[[Callable[Concatenate[Feedback, P], None]
             feedback = Feedback(title)
             try:
                 check(feedback, *args, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - a check must never raise at the student
+            except Exception as exc:
                 what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 feedback.fail(
-                    f"the check stopped on {what}. "
-                    "Compare your answer with the task and run the check again."
+                    f"the check stopped on {what}. Compare your answer with the task and run the check again."
                 )
             return feedback
 

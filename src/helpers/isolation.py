@@ -232,10 +232,10 @@ def unguarded_forkserver_as_the_table_says(run: ScriptRun, version: tuple[int, i
     """
     if not isinstance(run, ScriptRun):
         raise TypeError(f"pass what run_script_source(...) returned, got {type(run).__name__}")
-    version = tuple(version or sys.version_info[:3])  # type: ignore[assignment]
-    rows = [outcome for first, outcome in UNGUARDED_FORKSERVER if first <= version]
+    this = version or (sys.version_info.major, sys.version_info.minor, sys.version_info.micro)
+    rows = [outcome for first, outcome in UNGUARDED_FORKSERVER if first <= this]
     if not rows:
-        raise ValueError(f"no row for Python {version}: the course supports 3.11 and later")
+        raise ValueError(f"no row for Python {this}: the course supports 3.11 and later")
     code, error_class = rows[-1]
     return run.returncode == code and run.error_class == error_class and "Result (in process p1)" not in run.stdout
 
@@ -263,6 +263,7 @@ def run_script_source(source: str, *args: str, seconds: float = 20) -> ScriptRun
                 env=env,
             )
         except subprocess.TimeoutExpired as exc:
+
             def text(data: bytes | str | None) -> str:
                 return data.decode(errors="replace") if isinstance(data, bytes) else data or ""
 
@@ -275,7 +276,7 @@ def run_script_source(source: str, *args: str, seconds: float = 20) -> ScriptRun
 
 def _child_view(method: str, prefill: list[int]) -> list[int]:
     """Run :func:`what_the_child_sees` with ``result`` set to ``prefill`` in the parent."""
-    ctx = multiprocessing.get_context(method)
+    ctx: Any = multiprocessing.get_context(method)  # a concrete context: it has Process
     queue = ctx.Queue()
     saved = list(result)
     result[:] = prefill

@@ -18,6 +18,7 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from helpers.feedback import Feedback, self_check
 
@@ -269,7 +270,7 @@ class SetupReport:
     def __repr__(self) -> str:
         return str(self)
 
-    def _repr_pretty_(self, printer, cycle: bool) -> None:  # IPython display hook
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # IPython display hook
         printer.text(str(self))
 
 
@@ -282,7 +283,9 @@ def _python_row(version: tuple[int, ...]) -> SetupRow:
         return SetupRow("Python", text, True, f"supported (tested on {tested})")
     if tuple(version[:2]) > newest:
         return SetupRow(
-            "Python", text, True,
+            "Python",
+            text,
+            True,
             f"newer than the course was tested on ({tested}): go on; if a lesson's output differs, "
             "that is worth reporting",
             warning=True,
@@ -303,7 +306,7 @@ def setup_report(
     python_version: tuple[int, int, int] | None = None,
     method: str | None = None,
     cpus: int | None = None,
-    shm: ShmRoom | None | str = "measure",
+    shm: ShmRoom | str | None = "measure",
     packages: tuple[str, ...] = COURSE_PACKAGES,
 ) -> SetupReport:
     """Check whether this machine is ready for the course (lesson 00).

@@ -21,6 +21,7 @@ measurements outside Jupyter.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import multiprocessing
 import signal
@@ -30,6 +31,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,8 +57,8 @@ __all__ = [
     "plot_handoff",
     "plot_speedup",
     "progress_bar",
-    "speedup_claims",
     "serial_fraction",
+    "speedup_claims",
     "spin",
 ]
 
@@ -105,12 +107,12 @@ def available_memory() -> int | None:
     """Bytes of memory this process may still use: MemAvailable, capped by a cgroup v2 limit."""
     limits = []
     with contextlib.suppress(OSError, ValueError):
-        for line in open("/proc/meminfo").read().splitlines():
+        for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemAvailable:"):
                 limits.append(int(line.split()[1]) * 1024)
     with contextlib.suppress(OSError, ValueError):
-        cgroup_max = open("/sys/fs/cgroup/memory.max").read().strip()
-        current = int(open("/sys/fs/cgroup/memory.current").read())
+        cgroup_max = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        current = int(Path("/sys/fs/cgroup/memory.current").read_text())
         if cgroup_max != "max":
             limits.append(int(cgroup_max) - current)
     return min(limits) if limits else None
@@ -392,7 +394,7 @@ def measure_speedup(
             statistics.median(times[n]),
             repeats,
             workers=n,
-            extra={"speedup": statistics.median(one / t for one, t in zip(times[1], times[n]))},
+            extra={"speedup": statistics.median(one / t for one, t in zip(times[1], times[n], strict=True))},
         )
         for n in counts
     ]
@@ -408,11 +410,9 @@ def measure_start_cost(repeats: int = 5, progress: Progress = _no_progress) -> l
     records = []
     for i, method in enumerate(methods):
         progress(i / len(methods), f"start cost: {method}")
-        ctx = multiprocessing.get_context(method)
-
-        def start_and_join() -> None:
-            _start_and_join(ctx, time.sleep, (0,), f"an empty {method} process")
-
+        start_and_join = functools.partial(
+            _start_and_join, multiprocessing.get_context(method), time.sleep, (0,), f"an empty {method} process"
+        )
         start_and_join()  # the first forkserver start also starts the server: not counted
         records.append(Record("start", method, _median_time(start_and_join, repeats), repeats))
     progress(1.0, "start cost: done")
@@ -509,7 +509,7 @@ def plot_handoff(records: Sequence[Record], ax: Any = None) -> Any:
     for method in HANDOFF_METHODS:
         points = sorted((r.size_bytes, r.seconds) for r in records if r.measurement == "handoff" and r.method == method)
         if points:
-            sizes, seconds = zip(*points)
+            sizes, seconds = zip(*points, strict=True)
             ax.loglog([s / MiB for s in sizes], seconds, marker="o", label=method)
     ax.set_xlabel("array size (MiB)")
     ax.set_ylabel("seconds until the worker has it (median)")
@@ -524,7 +524,9 @@ def plot_speedup(records: Sequence[Record], cpus: int | None = None, ax: Any = N
     import matplotlib.pyplot as plt
 
     cpus = usable_cpus() if cpus is None else cpus
-    points = sorted((r.workers, r.extra["speedup"]) for r in records if r.measurement == "speedup")
+    points = sorted(
+        (r.workers, r.extra["speedup"]) for r in records if r.measurement == "speedup" and r.workers is not None
+    )
     if not points:
         raise ValueError("no speedup records to plot; run measure_speedup() first")
     if ax is None:
@@ -561,7 +563,7 @@ def check_crossover(feedback: Feedback, records: Sequence[Record], crossover: in
     if not records or not all(isinstance(r, Record) for r in records):
         feedback.fail("records should be the list measure_handoff(...) returned; run the measuring cell first")
         return
-    sizes = sorted({r.size_bytes for r in records if r.measurement == "handoff"})
+    sizes = sorted({r.size_bytes for r in records if r.measurement == "handoff" and r.size_bytes is not None})
     wins = {
         s: handoff_seconds(records, "shared_memory_with_copy", s) < handoff_seconds(records, "pickle", s) for s in sizes
     }

@@ -11,6 +11,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -62,7 +63,9 @@ def init_worker(spec: ArraySpec) -> None:
 def row_sum(row: int) -> float:
     """Sum of row ``row`` of the array :func:`init_worker` attached. The task is just a row number."""
     if _shared is None:
-        raise RuntimeError("row_sum needs the pool's workers attached first: Pool(initializer=init_worker, initargs=(spec,))")
+        raise RuntimeError(
+            "row_sum needs the pool's workers attached first: Pool(initializer=init_worker, initargs=(spec,))"
+        )
     return float(_shared[row].sum())
 
 
@@ -123,7 +126,7 @@ def interrupt(process: BaseProcess) -> None:
     """
     if not isinstance(process, BaseProcess) or process.pid is None:
         raise ValueError(f"interrupt needs a started multiprocessing Process, got {process!r}")
-    if hasattr(process, "interrupt"):  # Python 3.14+
+    if sys.version_info >= (3, 14):
         process.interrupt()
     elif hasattr(signal, "SIGKILL"):  # POSIX
         os.kill(process.pid, signal.SIGINT)
@@ -143,14 +146,20 @@ def stop_workers(executor: ProcessPoolExecutor, kill: bool = False) -> None:
     """
     if not isinstance(executor, ProcessPoolExecutor):
         raise TypeError(f"stop_workers needs a ProcessPoolExecutor, got {type(executor).__name__}")
-    if hasattr(executor, "terminate_workers"):  # Python 3.14+
-        executor.kill_workers() if kill else executor.terminate_workers()
+    if sys.version_info >= (3, 14):
+        if kill:
+            executor.kill_workers()
+        else:
+            executor.terminate_workers()
         return
     processes = list((executor._processes or {}).values())  # what 3.14 does, before 3.14
     executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         with contextlib.suppress(ProcessLookupError, ValueError):
-            process.kill() if kill else process.terminate()
+            if kill:
+                process.kill()
+            else:
+                process.terminate()
 
 
 # ----------------------------------------------------------------------------- costs and traps
@@ -238,7 +247,7 @@ def check_pool_sums(feedback: Feedback, sums: object, tasks: Iterable[object], d
     ``tasks`` may be any sequence of ints: a list, a ``range`` or an integer NumPy array.
     """
     try:
-        items = list(tasks)  # type: ignore[call-overload]
+        items = list(tasks)
     except TypeError:
         items = None
     feedback.expect(

@@ -71,7 +71,7 @@ def race_explorer(history: list[RaceResult] | None = None) -> Any:
         status.value = "running..."
         try:
             result = run_counter(strategy.value, workers.value, increments.value)
-        except Exception as exc:  # noqa: BLE001 - show the problem in the widget, never a traceback
+        except Exception as exc:
             status.value = f"failed: {exc}"
             return
         finally:
@@ -117,10 +117,10 @@ def watch_progress(
             p.start()
     deadline = time.monotonic() + seconds
     while any(p.is_alive() for p in processes) and time.monotonic() < deadline:
-        for bar, done in zip(bars, progress[:]):
+        for bar, done in zip(bars, progress[:], strict=True):
             bar.value = done
         time.sleep(every)
     report = run_with_deadline(list(processes), max(0.1, deadline - time.monotonic()))
-    for bar, done in zip(bars, progress[:]):
+    for bar, done in zip(bars, progress[:], strict=True):
         bar.value = done
     return DeadlineReport(float(seconds), report.outcomes)  # the deadline as given, not what was left of it

@@ -15,6 +15,7 @@ Workers never print: the parent reads what they wrote and prints it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import multiprocessing
 import threading
@@ -35,8 +36,8 @@ __all__ = [
     "add_locked",
     "add_unlocked",
     "check_histogram",
-    "count_histogram",
     "check_transfers",
+    "count_histogram",
     "histogram_local",
     "histogram_locked",
     "histogram_racy",
@@ -150,8 +151,9 @@ def run_counter(strategy: str, workers: int = 4, increments: int = 20_000) -> Ra
     """Start ``workers`` processes that each add 1 to a shared counter ``increments`` times by ``strategy``.
 
     The workers start together (they all wait at one Barrier, with this
-    process), so they really compete. ``seconds`` runs from that start until the last worker had
-    added its share (process exit not included). Runs under a deadline; raises RuntimeError if a worker overran or failed.
+    process), so they really compete. ``seconds`` runs from that start until
+    the last worker had added its share (process exit not included). Runs
+    under a deadline; raises RuntimeError if a worker overran or failed.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {list(STRATEGIES)}")
@@ -171,10 +173,8 @@ def run_counter(strategy: str, workers: int = 4, increments: int = 20_000) -> Ra
     ]
     for p in procs:
         p.start()
-    try:
-        start.wait(timeout=DEADLINE_SECONDS)
-    except threading.BrokenBarrierError:
-        pass  # a worker failed to start: run_with_deadline below ends them and reports it
+    with contextlib.suppress(threading.BrokenBarrierError):  # a worker failed to start:
+        start.wait(timeout=DEADLINE_SECONDS)  # run_with_deadline below ends them and reports it
     report = run_with_deadline(procs, DEADLINE_SECONDS)
     if not report.all_finished or any(code != 0 for code in report.exitcodes.values()):
         raise RuntimeError(f"the {strategy!r} experiment did not finish cleanly: {report}")
@@ -224,7 +224,7 @@ def wait_for_level(condition: Any, level: Any, target: int, seen: Any) -> None:
 
 
 def two_phases(barrier: Any, slots: Any, sums: Any, index: int) -> None:
-    """Phase 1: write ``index + 1`` into ``slots[index]``. Barrier. Phase 2: store the sum of all slots in ``sums[index]``."""
+    """Phase 1: ``index + 1`` into ``slots[index]``. Barrier. Phase 2: the sum of all slots into ``sums[index]``."""
     slots[index] = index + 1
     barrier.wait()
     sums[index] = sum(slots[:])
@@ -251,7 +251,7 @@ def take_two_locks(first: Any, second: Any, ready: Any, done: Any, index: int) -
 def take_two_locks_with_timeout(first: Any, second: Any, ready: Any, done: Any, index: int) -> None:
     """As :func:`take_two_locks`, but if ``second`` is not free within 0.1 s, let go of ``first``, back off, retry."""
     ready.wait()
-    for attempt in range(100):
+    for _ in range(100):
         with first:
             time.sleep(HOLD_SECONDS)
             if second.acquire(timeout=0.1):
@@ -304,10 +304,13 @@ def histogram_local(values: Sequence[int], histogram: Any) -> None:
 
 
 def count_histogram(worker: Callable[[Sequence[int], Any], None], processes: int = 4) -> Any:
-    """Count :data:`HISTOGRAM_VALUES` into a shared ``Array('i', 10)`` with ``processes`` processes running ``worker``."""
+    """Count :data:`HISTOGRAM_VALUES` into a shared ``Array('i', 10)``, ``processes`` processes running ``worker``."""
     histogram = multiprocessing.Array("i", 10)
     chunks = [HISTOGRAM_VALUES[i::processes] for i in range(processes)]
-    procs = [multiprocessing.Process(target=worker, args=(chunk, histogram), name=f"counter-{i}") for i, chunk in enumerate(chunks)]
+    procs = [
+        multiprocessing.Process(target=worker, args=(chunk, histogram), name=f"counter-{i}")
+        for i, chunk in enumerate(chunks)
+    ]
     report = run_with_deadline(procs, DEADLINE_SECONDS)
     if not report.all_finished or any(code != 0 for code in report.exitcodes.values()):
         raise RuntimeError(f"the counting processes did not finish cleanly: {report}")
@@ -319,7 +322,7 @@ WORKERS = {"histogram_racy": histogram_racy, "histogram_locked": histogram_locke
 
 @self_check("a histogram counted by four processes")
 def check_histogram(feedback: Feedback, worker: Any, cheapest: Any) -> None:
-    """Exercise 1: ``worker`` counts correctly whatever the timing; ``cheapest`` is the correct one with fewest locks."""
+    """Exercise 1: ``worker`` counts right whatever the timing; ``cheapest`` is the correct one with fewest locks."""
     names = ", ".join(WORKERS)
     if worker not in WORKERS.values():
         feedback.fail(f"worker should be one of {names} (the function itself, not a string), now {worker!r}")
@@ -360,10 +363,9 @@ def transfer_many(first: Any, second: Any, balances: Any, source: int, target: i
     deadlock depends only on the order of the locks they are given.
     """
     for _ in range(times):
-        with first:
-            with second:
-                balances[source] -= 1
-                balances[target] += 1
+        with first, second:
+            balances[source] -= 1
+            balances[target] += 1
 
 
 @self_check("two transfers that cannot deadlock")

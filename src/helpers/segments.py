@@ -18,7 +18,7 @@ from multiprocessing import shared_memory
 import numpy as np
 
 from helpers.feedback import Feedback, self_check
-from helpers.shared_arrays import ArraySpec, _untracked, attach_array
+from helpers.shared_arrays import ArraySpec, _untracked, attach_array, mapped_buffer
 
 __all__ = [
     "PythonRun",
@@ -57,7 +57,7 @@ def double_in_place(name: str, count: int) -> None:
     with _untracked() as kwargs:
         segment = shared_memory.SharedMemory(name=name, **kwargs)
     try:
-        values = np.frombuffer(segment.buf, dtype=np.int64, count=count)
+        values = np.frombuffer(mapped_buffer(segment), dtype=np.int64, count=count)
         values *= 2
         del values  # a view of segment.buf must be gone before close()
     finally:
@@ -80,8 +80,8 @@ def touch_a_missing_page() -> None:
     """
     segment = shared_memory.SharedMemory(create=True, size=2 * PAGE)
     segment.unlink()
-    os.ftruncate(segment._fd, 0)  # the mapping stays two pages long; the memory behind it is gone
-    segment.buf[PAGE] = 1  # SIGBUS here
+    os.ftruncate(vars(segment)["_fd"], 0)  # the mapping stays two pages long; the memory behind it is gone
+    mapped_buffer(segment)[PAGE] = 1  # SIGBUS here
 
 
 def normalize_row(spec: ArraySpec, row: int) -> None:
@@ -120,7 +120,7 @@ class PythonRun:
 
 
 def run_python(code: str, *args: str, timeout: float = 60) -> PythonRun:
-    """Run ``code`` in a new Python process (``python -c``), with ``args`` as ``sys.argv[1:]``; never raises for a crash."""
+    """Run ``code`` in a new Python process (``python -c``), ``args`` as ``sys.argv[1:]``; never raises for a crash."""
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code), *args],
         capture_output=True,
@@ -144,7 +144,8 @@ def check_normalized(feedback: Feedback, result: object, data: np.ndarray) -> No
     """Exercise 1: ``result`` is a private copy of the shared array after the workers normalized every row."""
     if not isinstance(result, np.ndarray):
         feedback.fail(
-            f"result should be a NumPy array (a copy of shared.array made inside the with block), not {type(result).__name__}"
+            "result should be a NumPy array (a copy of shared.array made inside the with block), "
+            f"not {type(result).__name__}"
         )
         return
     feedback.expect(

@@ -43,10 +43,11 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Sized
 from dataclasses import dataclass
-from typing import Any
 from multiprocessing import shared_memory
+from types import FrameType
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -97,6 +98,13 @@ class _Segment(shared_memory.SharedMemory):
             self._fd = -1
 
 
+def mapped_buffer(segment: shared_memory.SharedMemory) -> memoryview:
+    """The segment's buffer, or a clear error once this process has closed it (``buf`` is then None)."""
+    if segment.buf is None:
+        raise ValueError(f"shared memory segment {segment.name!r} was closed in this process; attach again")
+    return segment.buf
+
+
 def _view(segment: shared_memory.SharedMemory, spec: ArraySpec) -> np.ndarray:
     """A NumPy view of the segment that holds a buffer export on it.
 
@@ -107,7 +115,7 @@ def _view(segment: shared_memory.SharedMemory, spec: ArraySpec) -> np.ndarray:
     through the view reads unmapped memory and crashes the process.
     """
     count = math.prod(spec.shape)
-    return np.frombuffer(segment.buf, dtype=spec.dtype, count=count).reshape(spec.shape)
+    return np.frombuffer(mapped_buffer(segment), dtype=spec.dtype, count=count).reshape(spec.shape)
 
 
 @contextlib.contextmanager
@@ -124,7 +132,7 @@ def _interrupts_deferred() -> Iterator[None]:
         yield
         return
     caught: list[tuple[int, Any]] = []
-    previous = {}
+    previous: dict[int, Callable[[int, FrameType | None], Any]] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         handler = signal.getsignal(sig)
         if callable(handler):
@@ -133,8 +141,8 @@ def _interrupts_deferred() -> Iterator[None]:
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         if caught:
             signum, frame = caught[0]
             previous[signum](signum, frame)  # e.g. raises KeyboardInterrupt, now that cleanup is in place
@@ -273,7 +281,7 @@ def _untracked() -> Iterator[dict[str, bool]]:
 
     original = resource_tracker.register
 
-    def register(name: str, rtype: str) -> None:
+    def register(name: Sized, rtype: str) -> None:
         if rtype != "shared_memory":
             original(name, rtype)
 
@@ -310,8 +318,6 @@ def attach_array(spec: ArraySpec) -> Iterator[np.ndarray]:
     try:
         if segment.size < spec.nbytes:
             raise ValueError(f"segment {spec.name!r} has {segment.size} bytes, too small for {spec}")
-        array = _view(segment, spec)
-        yield array
+        yield _view(segment, spec)  # the caller's view; close() waits for it to go (see _close_quietly)
     finally:
-        array = None
         _close_quietly(segment)

@@ -74,8 +74,7 @@ def add_to_total(n: int) -> int:
     """
     if _total is None:
         raise RuntimeError(
-            "no shared total in this worker: create the Pool with "
-            "initializer=init_total, initargs=(total,)"
+            "no shared total in this worker: create the Pool with initializer=init_total, initargs=(total,)"
         )
     with _total.get_lock():
         _total.value += n
@@ -92,7 +91,7 @@ def type_code(shared: Any) -> str:
     obj = shared.get_obj() if hasattr(shared, "get_obj") else shared
     ctype = getattr(type(obj), "_type_", None)
     if isinstance(ctype, type) and issubclass(ctype, ctypes._SimpleCData):  # an Array: its element type
-        ctype = ctype._type_
+        ctype = getattr(ctype, "_type_", None)
     if not isinstance(ctype, str):
         raise TypeError(
             f"{shared!r} is not a shared Value or Array; create one with "
