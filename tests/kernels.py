@@ -74,17 +74,27 @@ class Kernel:
             elif kind == "status" and content["execution_state"] == "idle":
                 return run
 
-    def close(self) -> None:
+    @property
+    def pid(self) -> int:
+        """The kernel process's PID."""
+        return int(self.manager.provisioner.pid)  # type: ignore[union-attr]
+
+    def close(self, now: bool = False) -> None:
+        """Shut the kernel down; ``now`` kills it instead of waiting for it to end its children politely."""
         self.client.stop_channels()
-        self.manager.shutdown_kernel(now=False)
+        self.manager.shutdown_kernel(now=now)
 
 
 @contextmanager
-def kernel(cwd: Path = NOTEBOOKS) -> Iterator[Kernel]:
-    """A fresh ``course-test`` kernel in ``cwd`` (``notebooks/``, where ``%load solutions/...`` resolves)."""
+def kernel(cwd: Path = NOTEBOOKS, shutdown_now: bool = False) -> Iterator[Kernel]:
+    """A fresh ``course-test`` kernel in ``cwd`` (``notebooks/``, where ``%load solutions/...`` resolves).
+
+    ``shutdown_now`` kills it at the end (a second or more sooner), for tests that checked what it left
+    before that; otherwise it shuts down as JupyterLab shuts a kernel down.
+    """
     manager, client = start_new_kernel(kernel_name=KERNEL_NAME, cwd=str(cwd), startup_timeout=60)
     running = Kernel(manager, client)
     try:
         yield running
     finally:
-        running.close()
+        running.close(now=shutdown_now)

@@ -38,7 +38,7 @@ def test_release_all_in_a_kernel_keeps_what_spawn_needs() -> None:
     exercise): %reset alone also deletes __main__.__spec__, and spawn and forkserver then fail to start anything."""
     from kernels import kernel
 
-    with kernel() as k:
+    with kernel(shutdown_now=True) as k:
         k.run("mine = 42")
         assert k.run("from helpers.cleanup import release_all\nrelease_all()").error is None
         gone = k.run("mine")
@@ -66,85 +66,182 @@ def test_release_all_closes_figures() -> None:
 
 # ---------------------------------------------------------------- python -m helpers.cleanup
 
-import _multiprocessing  # noqa: E402
+import json  # noqa: E402
+import mmap  # noqa: E402
 import os  # noqa: E402
 import subprocess  # noqa: E402
+import textwrap  # noqa: E402
 import time  # noqa: E402
 from multiprocessing import shared_memory  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from helpers.cleanup import PROCESS_MARKER, course_segment_name, find_leftovers, main, reset  # noqa: E402
+from helpers.cleanup import (  # noqa: E402
+    PROCESS_MARKER,
+    Leftovers,
+    course_segment_name,
+    find_leftovers,
+    main,
+    register_this_process,
+    reset,
+)
 
-pytestmark_linux = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc and /dev/shm")
+linux = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
+as_root = pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="chown to another user needs root")
+NOBODY = 65534  # another user: files are given to it with os.chown, which needs root
 
 
-def orphan(tmp_path: Path, marked: bool) -> int:
-    """Start a sleeping Python whose parent exits at once; return its PID."""
-    env = {k: v for k, v in os.environ.items() if k != PROCESS_MARKER}
-    if marked:
-        env[PROCESS_MARKER] = "1"
-    shell = subprocess.run(
-        ["sh", "-c", f"{sys.executable} -c 'import time; time.sleep(60)' >/dev/null 2>&1 & echo $!"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
+def kill(*pids: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
+
+
+@linux
+@as_root
+def test_only_this_users_unmapped_course_files_count(tmp_path: Path) -> None:
+    """On a shared server another user's live semaphores look orphaned (their maps cannot be read): never touch them."""
+    shm = tmp_path / "shm"
+    shm.mkdir()
+    for name in ("mpcourse_lost", "mpcourse_in_use", "psm_someone", "sem.mp-lost", "sem.mp-theirs", "mpcourse_theirs"):
+        (shm / name).write_bytes(b"\0" * 4096)
+    for name in ("sem.mp-theirs", "mpcourse_theirs"):
+        os.chown(shm / name, NOBODY, NOBODY)
+    with open(shm / "mpcourse_in_use", "r+b") as f, mmap.mmap(f.fileno(), 4096):  # mapped by a live process: in use
+        found = find_leftovers(shm=shm, registry=tmp_path / "registry")
+    assert [p.name for p in found.segments] == ["mpcourse_lost"]
+    assert [p.name for p in found.semaphores] == ["sem.mp-lost"]
+
+
+def test_reset_reports_what_it_may_not_remove_and_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file the user may not remove (EPERM, as in another user's sticky /dev/shm entry) is reported, not raised."""
+    refused, removable = tmp_path / "sem.mp-refused", tmp_path / "mpcourse_removable"
+    refused.write_text("")
+    removable.write_text("")
+    real_unlink = Path.unlink
+
+    def unlink(self: Path, missing_ok: bool = False) -> None:
+        if self == refused:
+            raise PermissionError(1, "Operation not permitted", str(self))
+        real_unlink(self, missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    problems = reset(Leftovers((removable,), (refused,), ()))
+    assert problems == [f"could not remove {refused}: Operation not permitted"]
+    assert not removable.exists(), "the rest is removed all the same"
+
+
+KERNEL = textwrap.dedent(
+    """
+    import multiprocessing, os, sys, time
+    import helpers  # registers this process, as a kernel's first import of the course does
+    fork_child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+    spawn_child = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(60,))
+    fork_child.start()
+    spawn_child.start()
+    print(fork_child.pid, spawn_child.pid, flush=True)
+    if sys.argv[1] == "crash":
+        os._exit(0)  # the kernel dies and leaves its children
+    time.sleep(60)
+    """
+)
+REAPER = textwrap.dedent(
+    """
+    import ctypes, subprocess, sys, time
+    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans below come here, not to PID 1
+    kernel = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], stdout=subprocess.PIPE, text=True)
+    print(kernel.pid, kernel.stdout.readline().strip(), flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def start_kernel_under_a_subreaper(tmp_path: Path, how: str) -> tuple[subprocess.Popen[str], list[int]]:
+    """A subreaper (as `systemd --user` is on a desktop) whose child is a course 'kernel' in a folder outside
+    notebooks/, with one fork and one spawn child; returns the subreaper and [kernel, fork child, spawn child]."""
+    env = {k: v for k, v in os.environ.items() if k != PROCESS_MARKER}  # only the kernel's import sets it
+    env["TMPDIR"] = str(tmp_path)  # its registry record goes to tmp_path/mpcourse-UID
+    reaper = subprocess.Popen(
+        [sys.executable, "-c", REAPER, KERNEL, how], stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=env
     )
-    pid = int(shell.stdout)
-    time.sleep(0.3)
-    return pid
+    assert reaper.stdout is not None
+    pids = [int(p) for p in reaper.stdout.readline().split()]
+    assert len(pids) == 3, "the kernel did not start its children"
+    return reaper, pids
+
+
+@linux
+def test_orphans_of_a_crashed_kernel_are_found_under_a_subreaper_and_outside_the_course_folder(tmp_path: Path) -> None:
+    reaper, (kernel, fork_child, spawn_child) = start_kernel_under_a_subreaper(tmp_path, "crash")
+    try:
+        deadline = time.monotonic() + 10
+        while state(kernel) not in ("Z", "gone") and time.monotonic() < deadline:  # the subreaper never reaps it
+            time.sleep(0.05)
+        for child in (fork_child, spawn_child):
+            assert ppid(child) == reaper.pid, "the orphans went to the subreaper, not to PID 1"
+        registry = tmp_path / f"mpcourse-{os.getuid()}"
+        found = {pid for pid, _ in find_leftovers(course_dir=None, registry=registry).processes}
+        assert {fork_child, spawn_child} <= found, "the fork child has no marker; its command line is the kernel's"
+        assert reaper.pid not in found, "the subreaper is not the course's"
+        assert reset(Leftovers((), (), tuple((pid, "") for pid in (fork_child, spawn_child)))) == []
+    finally:
+        kill(fork_child, spawn_child, reaper.pid)
+        reaper.wait()
+
+
+@linux
+def test_children_of_a_living_kernel_are_left_alone(tmp_path: Path) -> None:
+    reaper, (kernel, fork_child, spawn_child) = start_kernel_under_a_subreaper(tmp_path, "live")
+    try:
+        registry = tmp_path / f"mpcourse-{os.getuid()}"
+        assert json.loads((registry / str(kernel)).read_text())["cmdline"].startswith(sys.executable)
+        found = {pid for pid, _ in find_leftovers(registry=registry).processes}
+        assert not {kernel, fork_child, spawn_child} & found
+    finally:
+        kill(kernel, fork_child, spawn_child, reaper.pid)
+        reaper.wait()
+
+
+@linux
+def test_the_registry_keeps_only_living_processes(tmp_path: Path) -> None:
+    (tmp_path / "999999999").write_text(json.dumps({"start": 1, "cmdline": "gone"}))
+    register_this_process(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [str(os.getpid())]
+
+
+def state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
 
 
 def ppid(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
-@pytestmark_linux
-def test_reset_removes_the_course_leftovers_and_nothing_else(tmp_path: Path) -> None:
-    ours = shared_memory.SharedMemory(name=course_segment_name(), create=True, size=4096)
-    in_use = shared_memory.SharedMemory(name=course_segment_name(), create=True, size=4096)
-    other = shared_memory.SharedMemory(create=True, size=4096)  # another program's segment
-    ours.close()
-    other.close()
-    sem_name = "mp-coursetest" + os.urandom(3).hex()
-    _multiprocessing.SemLock(1, 1, 1, "/" + sem_name, False)  # created, then closed, never unlinked: orphaned
-    course, elsewhere = tmp_path / "course", tmp_path / "elsewhere"
-    course.mkdir()
-    elsewhere.mkdir()
-    stray, bystander = orphan(elsewhere, marked=True), orphan(elsewhere, marked=False)
-    course_dir_stray = orphan(course, marked=False)
+@linux
+def test_a_process_in_the_course_folder_counts_as_the_courses(tmp_path: Path) -> None:
+    """Without a marker or a record, a process whose folder is the course's notebooks/ is the course's."""
+    orphan = subprocess.run(
+        ["sh", "-c", f"{sys.executable} -c 'import time; time.sleep(60)' >/dev/null 2>&1 & echo $!"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != PROCESS_MARKER},
+        cwd=tmp_path,
+    )
+    pid = int(orphan.stdout)
     try:
-        if ppid(stray) != 1:
-            pytest.skip("orphans are not adopted by PID 1 here (a subreaper is running)")
-        found = find_leftovers(course_dir=course)
-        names = {p.name for p in found.segments}
-        assert ours.name.lstrip("/") in names
-        assert in_use.name.lstrip("/") not in names, "a segment still mapped is in use"
-        assert other.name.lstrip("/") not in names, "other programs' segments are not ours"
-        assert f"sem.{sem_name}" in {p.name for p in found.semaphores}
-        pids = {pid for pid, _ in found.processes}
-        assert stray in pids and course_dir_stray in pids and bystander not in pids
-        reset(found)
-        assert not Path(f"/proc/{stray}").exists() or Path(f"/proc/{stray}/stat").read_text().split()[2] == "Z"
-        assert not (Path("/dev/shm") / ours.name.lstrip("/")).exists()
-        assert (Path("/dev/shm") / other.name.lstrip("/")).exists()
-        assert Path(f"/proc/{bystander}").exists()
+        time.sleep(0.2)
+        found = {p for p, _ in find_leftovers(course_dir=tmp_path, registry=tmp_path / "none").processes}
+        elsewhere = {p for p, _ in find_leftovers(course_dir=tmp_path / "x", registry=tmp_path / "none").processes}
+        assert pid in found and pid not in elsewhere
     finally:
-        for pid in (stray, bystander, course_dir_stray):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, 9)
-        for segment in (in_use, other):
-            segment.close()
-            segment.unlink()
-        with contextlib.suppress(FileNotFoundError):
-            (Path("/dev/shm") / f"sem.{sem_name}").unlink()
-        with contextlib.suppress(FileNotFoundError):
-            ours.unlink()
+        kill(pid)
 
 
-@pytestmark_linux
+@linux
 def test_reset_command_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     segment = shared_memory.SharedMemory(name=course_segment_name(), create=True, size=4096)
     segment.close()

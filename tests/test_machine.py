@@ -5,6 +5,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,9 +147,62 @@ def test_setup_report_python_line(version: tuple[int, int, int]) -> None:
 
 
 def test_setup_report_without_dev_shm() -> None:
-    assert setup_report(shm=None).rows[3].value == "none"
+    """macOS and Windows need no /dev/shm; Linux cannot make a lock or a segment without one."""
+    for system in ("Darwin", "Windows"):
+        row = setup_report(shm=None, system=system).rows[3]
+        assert (row.value, row.ok) == ("none", True) and system in row.comment
+    linux = setup_report(shm=None, system="Linux")
+    assert (linux.rows[3].value, linux.rows[3].ok) == ("missing", False) and not linux.ready
+    assert "--shm-size" in linux.rows[3].comment
     with pytest.raises(TypeError, match="ShmRoom"):
         setup_report(shm=42)  # type: ignore[arg-type]
+
+
+NO_DEV_SHM = """
+import multiprocessing
+from helpers import setup_report
+from helpers.shared_arrays import ShmRoomError, shared_array
+print(str(setup_report()).splitlines()[3])
+try:
+    multiprocessing.Lock()
+except FileNotFoundError:
+    print("multiprocessing.Lock(): FileNotFoundError")
+try:
+    with shared_array(10):
+        pass
+except ShmRoomError as exc:
+    print("shared_array:", exc)
+"""
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux" or os.geteuid() != 0 or shutil.which("unshare") is None,
+    reason="needs a private mount namespace (Linux, root, util-linux's unshare)",
+)
+def test_a_linux_box_without_dev_shm_is_not_ready() -> None:
+    """In a private mount namespace whose /dev is an empty tmpfs, as in a container without /dev/shm."""
+    done = subprocess.run(
+        ["unshare", "--mount", "sh", "-c", f'mount -t tmpfs tmpfs /dev && exec "{sys.executable}" -c "$0"', NO_DEV_SHM],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = done.stdout.splitlines()
+    assert lines and lines[0].startswith("✘ /dev/shm       missing"), done.stdout + done.stderr
+    assert "multiprocessing.Lock(): FileNotFoundError" in lines
+    assert any(line.startswith("shared_array: this Linux system has no /dev/shm") for line in lines)
+
+
+def test_start_method_leaves_the_default_free_to_set() -> None:
+    """Lesson 00's report must observe the start method, not fix it: set_start_method still works afterwards."""
+    code = (
+        "import multiprocessing\nfrom helpers import setup_report, start_method\n"
+        "before = start_method(); str(setup_report())\n"
+        "multiprocessing.set_start_method('spawn')\n"
+        "print(before == multiprocessing.get_all_start_methods()[0], multiprocessing.get_start_method())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["True", "spawn"], done.stderr
 
 
 def sanitize(text: str) -> str:

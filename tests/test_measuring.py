@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import subprocess
+import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -99,6 +102,15 @@ def test_start_cost_is_measured_for_every_start_method_available() -> None:
         m for m in ("fork", "spawn", "forkserver") if m in multiprocessing.get_all_start_methods()
     ]
     assert all(r.seconds > 0 for r in records)
+
+
+def test_a_script_without_the_main_guard_is_told_to_add_it(tmp_path: Path) -> None:
+    """The commonest reason a spawned process dies at once is a script that starts it at its top level."""
+    script = tmp_path / "unguarded.py"
+    script.write_text("from helpers.measuring import measure_start_cost\nmeasure_start_cost(repeats=1)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode != 0
+    assert 'put the code that starts processes under `if __name__ == "__main__":`' in done.stderr, done.stderr
 
 
 def test_default_sizes_fit_the_room_there_is(monkeypatch) -> None:

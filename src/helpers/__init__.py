@@ -14,8 +14,8 @@ Modules, by what they hold:
 ``helpers.feedback``
     The self-check machinery behind every exercise.
 ``helpers.cleanup``
-    Release what a lesson created (the last cell of every lesson);
-    ``python -m helpers.cleanup`` removes leftovers after a crashed demo.
+    Release what a lesson created (the Clean up cell of every lesson, from any point);
+    ``python -m helpers.cleanup`` removes this user's leftovers after a crashed kernel.
 ``helpers.isolation``
     Lesson 01: workers and checks for process isolation.
 ``helpers.shared_ctypes``
@@ -46,8 +46,11 @@ import os
 PROCESS_MARKER = "MP_SHARED_STATE_COURSE"
 os.environ.setdefault(PROCESS_MARKER, "1")
 
+from helpers.cleanup import register_this_process  # noqa: E402
 from helpers.deadline import DeadlineReport, run_with_deadline  # noqa: E402
 from helpers.machine import setup_report, shm_room, start_method, usable_cpus  # noqa: E402
+
+register_this_process()  # so that python -m helpers.cleanup knows this kernel's processes after a crash
 
 __all__ = [
     "DeadlineReport",

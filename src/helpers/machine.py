@@ -34,6 +34,7 @@ __all__ = [
     "describe_machine",
     "format_bytes",
     "setup_report",
+    "shm_missing",
     "shm_room",
     "start_method",
     "start_methods",
@@ -116,12 +117,17 @@ def cgroup_cpu_limit(
 
 
 def usable_cpus() -> int:
-    """Return how many CPUs this process can really use at the same time.
+    """Return how many CPUs this process can use: the most workers worth starting for CPU-bound work.
 
-    The smallest of: the CPUs the machine has, the CPUs this process's
-    affinity allows (``os.sched_getaffinity``, where the platform has it),
-    and the cgroup CPU quota rounded up (a container limited to 1.5 CPUs can
-    keep 2 workers busy part of the time). Always at least 1.
+    The smallest of: the CPUs the machine has (``os.cpu_count()``), the CPUs
+    this process's affinity allows (``os.sched_getaffinity``, where the
+    platform has it; ``os.process_cpu_count()`` from Python 3.13 counts the
+    same), and the cgroup CPU quota rounded up. Always at least 1.
+
+    A quota limits CPU *time*, not how many processes run: under a quota of
+    1 CPU, two workers both run, taking turns with one CPU's worth of time, so
+    together they go no faster than one; under 1.5 CPUs, reported as 2,
+    speedups stop near 1.5 (:func:`cgroup_cpu_limit` gives the exact quota).
 
     >>> usable_cpus() >= 1
     True
@@ -155,17 +161,27 @@ class ShmRoom:
 def shm_room(path: str | os.PathLike[str] = "/dev/shm") -> ShmRoom | None:
     """Return the size and free room of the shared-memory file system.
 
-    Returns None where there is no such directory (macOS and Windows keep
-    POSIX shared memory inside the kernel, limited by RAM, not by a file system).
-    In Docker and on mybinder.org ``/dev/shm`` is often only 64 MB: a segment
-    larger than the free room can be *created*, but touching its pages then
-    kills the process with a bus error. Lessons size their demos with this.
+    Returns None where there is no such directory: on macOS (POSIX shared
+    memory lives in the kernel, limited by RAM) and Windows (segments are
+    backed by the paging file), and on a Linux box without ``/dev/shm`` (some
+    containers), where ``multiprocessing`` cannot create a lock or a segment
+    at all (:func:`shm_missing` tells that case apart). In Docker and on
+    mybinder.org ``/dev/shm`` is often only 64 MB: a segment larger than the
+    free room can be *created*, but touching its pages then kills the process
+    with a bus error. Lessons size their demos with this.
     """
     try:
         usage = shutil.disk_usage(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
     return ShmRoom(str(path), usage.total, usage.free)
+
+
+def shm_missing(system: str | None = None, room: ShmRoom | str | None = "measure") -> bool:
+    """True on Linux without a ``/dev/shm``: there, ``multiprocessing.Lock()``, ``Value``, ``Queue`` and
+    ``SharedMemory(create=True)`` all fail with ``FileNotFoundError``. (macOS and Windows need none.)"""
+    system = system or platform.system()
+    return system == "Linux" and (shm_room() if room == "measure" else room) is None
 
 
 def cpu_model() -> str:
@@ -192,15 +208,16 @@ def describe_machine() -> str:
 
 
 def start_method() -> str:
-    """Return the start method ``multiprocessing`` uses by default in this process.
+    """Return the start method ``multiprocessing`` uses by default in this process, without fixing it.
 
     ``fork`` is Linux's default up to Python 3.13, ``forkserver`` from 3.14;
-    macOS (since 3.8) and Windows use ``spawn``.
+    macOS (since 3.8) and Windows use ``spawn``. Asking changes nothing:
+    ``multiprocessing.set_start_method(...)`` still works afterwards (unlike
+    after ``multiprocessing.get_start_method()``, which fixes the default).
+    ``get_all_start_methods()`` lists the platform's default first on every
+    supported Python (documented from 3.14; so built before).
     """
-    method = multiprocessing.get_start_method(allow_none=True)
-    if method is None:
-        method = multiprocessing.get_context().get_start_method()
-    return method
+    return multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]
 
 
 def start_methods() -> list[str]:
@@ -308,6 +325,7 @@ def setup_report(
     cpus: int | None = None,
     shm: ShmRoom | str | None = "measure",
     packages: tuple[str, ...] = COURSE_PACKAGES,
+    system: str | None = None,
 ) -> SetupReport:
     """Check whether this machine is ready for the course (lesson 00).
 
@@ -328,12 +346,24 @@ def setup_report(
             "usable CPUs",
             str(cpus if cpus is not None else usable_cpus()),
             True,
-            "the most workers that can run at once (speedups stop here)",
+            "CPUs this process may use: affinity and cgroup quota (rounded up) counted",
         ),
     ]
     room = shm_room() if shm == "measure" else shm
-    if room is None:
-        rows.append(SetupRow("/dev/shm", "none", True, f"{platform.system()} keeps shared memory in RAM"))
+    system = system or platform.system()
+    if room is None and shm_missing(system, room):
+        rows.append(
+            SetupRow(
+                "/dev/shm",
+                "missing",
+                False,
+                "multiprocessing's locks, queues and shared memory need it: in Docker, run with --shm-size=256m "
+                "(or mount a tmpfs at /dev/shm)",
+            )
+        )
+    elif room is None:
+        where = "the paging file backs its segments" if system == "Windows" else "its kernel keeps shared memory in RAM"
+        rows.append(SetupRow("/dev/shm", "none", True, f"not needed on {system}: {where}"))
     elif isinstance(room, ShmRoom):
         ok = room.free_bytes >= MIN_SHM_BYTES
         rows.append(

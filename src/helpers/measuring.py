@@ -223,8 +223,9 @@ def _start_and_join(ctx: Any, target: Callable[..., Any], args: tuple[Any, ...],
             p.kill()
             p.join()
         raise RuntimeError(
-            f"{what} ended with exit code {p.exitcode}; under spawn, run this from a file or a notebook "
-            "(a script read from stdin cannot be re-imported)"
+            f"{what} ended with exit code {p.exitcode}. Under spawn and forkserver a new process first imports "
+            "your main module: in a script, put the code that starts processes under "
+            '`if __name__ == "__main__":` (lesson 01, section 4); a script read from stdin cannot be imported'
         )
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from helpers.arguments import positive_int
 from helpers.deadline import DeadlineReport
 from helpers.feedback import Feedback, self_check
-from helpers.measuring import best_time
+from helpers.measuring import best_time, ignore_interrupts
 from helpers.shared_arrays import ArraySpec, attach_array
 
 __all__ = [
@@ -50,12 +50,17 @@ _shared: np.ndarray | None = None
 
 
 def init_worker(spec: ArraySpec) -> None:
-    """Pool initializer: attach this worker to the shared array once, for all its tasks.
+    """Pool initializer: attach this worker to the shared array once, for all its tasks; ignore Ctrl-C.
 
     The mapping stays open for the worker's life; the operating system
-    releases it when the worker exits.
+    releases it when the worker exits. Interrupt in Jupyter (like Ctrl-C in a
+    terminal) sends SIGINT to the kernel's whole process group, its workers
+    included: a worker that took it as a ``KeyboardInterrupt`` could die
+    holding the lock of the pool's task queue, and the pool would then hang
+    on every later ``map`` and on ``terminate()``. The parent alone gets it.
     """
     global _shared
+    ignore_interrupts()
     _stack.close()
     _shared = _stack.enter_context(attach_array(spec))
 

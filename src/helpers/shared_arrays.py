@@ -53,7 +53,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from helpers.cleanup import course_segment_name
-from helpers.machine import format_bytes, shm_room
+from helpers.machine import format_bytes, shm_missing, shm_room
 
 __all__ = ["ArraySpec", "SharedArray", "ShmRoomError", "attach_array", "shared_array"]
 
@@ -62,7 +62,7 @@ DEFAULT_HEADROOM = 0.9
 
 
 class ShmRoomError(MemoryError):
-    """The array does not fit in the free room of ``/dev/shm``."""
+    """The array does not fit in the free room of ``/dev/shm``, or (on Linux) there is no ``/dev/shm`` at all."""
 
 
 @dataclass(frozen=True)
@@ -239,6 +239,11 @@ def shared_array(
             raise ValueError(f"copy_from has shape {data.shape}, but the shared array has shape {dims}")
     spec = ArraySpec(course_segment_name(), dims, dt.str)
     room = shm_room()
+    if shm_missing(room=room):
+        raise ShmRoomError(
+            "this Linux system has no /dev/shm, so no shared memory can be created here; in Docker, run the "
+            "container with --shm-size=256m (or mount a tmpfs at /dev/shm)"
+        )
     if room is not None and not room.fits(spec.nbytes, headroom):
         raise ShmRoomError(
             f"{format_bytes(spec.nbytes)} does not fit in {room.path} (free: {format_bytes(room.free_bytes)}; "

@@ -1,0 +1,131 @@
+"""Stop anywhere, clean up anywhere: a lesson's Clean up cell releases what exists after any subset of cells.
+
+Instructors run out of time and press Interrupt in the middle of a demo; students stop at section 2 and come back
+tomorrow. For each lesson, in one real kernel, each scenario below runs some of the lesson's cells (in order, some
+skipped, one of them interrupted where the scenario says so), then the lesson's Clean up cell, and checks, before
+the kernel is shut down, that nothing the scenario created is left: no new entry in /dev/shm (segments, named
+semaphores) and no child process of the kernel but multiprocessing's own resource tracker and fork server.
+
+A scenario names its cells by a piece of their code, so that editing a lesson moves nothing here. The scenarios
+stop after the cells that start a process, a pool, a manager or a cluster, or create a segment, and interrupt the
+cells that run longest while such things are alive.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers.cleanup import HELPER_PROCESSES
+
+sys.path.insert(0, str(Path(__file__).parent))
+import leftovers
+from kernels import NOTEBOOKS, Kernel, kernel
+
+#: lesson -> scenarios; a scenario is a list of (a piece of a code cell, seconds after which to press Interrupt).
+SCENARIOS: dict[str, list[list[tuple[str, float | None]]]] = {
+    "01_process_isolation": [
+        [("from helpers.isolation import square_numbers\n", None), ("for method in start_methods()", None)],
+    ],
+    "02_values_and_arrays": [
+        [('result = Array("i", 3)', None), ("pool.map(value_of, [total])", None)],  # the error keeps the pool's frame
+    ],
+    "03_races_and_locks": [  # two locks left taken by terminated processes, then workers interrupted mid-count
+        [("from helpers.races import run_counter, run_until_lost", None), ("crossed = [", None), ("costs = {", 0.5)],
+    ],
+    "04_shared_memory": [
+        [  # a segment with a NumPy view on it, rebound by exercise 2's `shm`: its object is gone, its mapping not
+            ("shm = shared_memory.SharedMemory(create=True, size=5 * 8)", None),
+            ("owned = shared_memory.SharedMemory(create=True, size=1024)\nreader", None),
+            ("shm = shared_memory.SharedMemory(create=True, size=1024)\nname = shm.name", None),
+        ],
+    ],
+    "05_measuring": [
+        [("from helpers.measuring import (", None), ("handoff = measure_handoff(", 1.0), ("measure_speedup(", 0.5)],
+    ],
+    "06_patterns_that_scale": [
+        [("lesson = ExitStack()", None)],  # the pool and the 16 MiB segment, nothing else
+        [  # a stuck task's executor, joblib's workers and folder, a Dask cluster half started
+            ("lesson = ExitStack()", None),
+            ("stuck = executor.submit(", 0.2),
+            ("scratch = tempfile.mkdtemp(", None),
+            ("cluster = LocalCluster(", 0.5),
+        ],
+    ],
+}
+
+
+def code_cells(lesson: str) -> list[str]:
+    nb = nbformat.read(NOTEBOOKS / f"{lesson}.ipynb", as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+def cell(cells: list[str], piece: str) -> str:
+    found = [c for c in cells if piece in c]
+    assert len(found) == 1, f"{len(found)} code cells contain {piece!r}; make the scenario's piece unique"
+    return found[0]
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """The kernel's living descendants, but its resource trackers and fork server (they end with the kernel)."""
+    found: dict[int, str] = {}
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                kids = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            for kid in kids:
+                todo.append(kid)
+                cmdline = leftovers._cmdline(kid)
+                helper = parent == pid and HELPER_PROCESSES.search(cmdline)
+                if not helper and Path(f"/proc/{kid}").exists() and "(Z)" not in _state(kid):
+                    found[kid] = cmdline
+    return found
+
+
+def _state(pid: int) -> str:
+    try:
+        return "(" + Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] + ")"
+    except OSError:
+        return "(Z)"
+
+
+def left_behind(k: Kernel, before: set[str], wait: float = 5.0) -> tuple[set[str], dict[int, str]]:
+    """New /dev/shm entries and the kernel's stray children, after up to ``wait`` s for them to go."""
+    deadline = time.monotonic() + wait
+    while True:
+        shm, kids = leftovers.shm_names() - before, descendants(k.pid)
+        if (not shm and not kids) or time.monotonic() > deadline:
+            return shm, kids
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("lesson", sorted(SCENARIOS))
+def test_clean_up_releases_everything_from_any_point(lesson: str) -> None:
+    cells = code_cells(lesson)
+    clean_up = cells[-1]
+    assert "release_all()" in clean_up, f"{lesson}: the last code cell is not the Clean up cell"
+    before = leftovers.shm_names()
+    with kernel(shutdown_now=True) as k:  # what it leaves is checked before; no need to wait for a polite shutdown
+        for scenario in SCENARIOS[lesson]:
+            ran = []
+            for piece, interrupt_after in scenario:
+                source = cell(cells, piece)
+                run = k.run(source, timeout=90, interrupt_after=interrupt_after)
+                ran.append(f"{piece!r}" + (f" interrupted after {interrupt_after} s" if interrupt_after else ""))
+                if interrupt_after is None and run.error and "raises-exception" not in piece:
+                    assert "Error" in run.error, f"{lesson}: {piece!r} failed: {run.error}"
+            released = k.run(clean_up, timeout=90)
+            assert released.error is None, f"{lesson}, after {ran}: Clean up raised {released.error}"
+            assert "✘" not in released.text, f"{lesson}, after {ran}: {released.text}"
+            shm, kids = left_behind(k, before)
+            assert not shm, f"{lesson}, after {ran} and Clean up: still in /dev/shm: {sorted(shm)}"
+            assert not kids, f"{lesson}, after {ran} and Clean up: still running: {kids}"
