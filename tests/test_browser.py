@@ -152,7 +152,7 @@ def page(lab: str):
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        missing("the Python package playwright is not installed (it is in requirements.txt)")
+        missing("the Python package playwright is not installed: python -m pip install -r requirements-dev.txt")
     threads_before = set(threading.enumerate())
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)

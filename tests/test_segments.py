@@ -75,7 +75,7 @@ def test_normalize_row_and_its_check() -> None:
     half = result.copy()
     half[1] = data[1]
     feedback = check_normalized(half, data)
-    assert not feedback.passed and "rows [1] are not normalized" in str(feedback)
+    assert not feedback.passed and "rows [1] of 3 are not normalized" in str(feedback)
     assert not check_normalized(None, data).passed
 
 

@@ -342,6 +342,22 @@ def _stop_strays(released: Released) -> None:
     released.add("stopped {} stray child process{es} (left by an interrupted cell)", len(strays))
 
 
+def _explain_deleted_names(deleted: frozenset[str]) -> Callable[..., Any]:
+    """An IPython handler for NameError that adds, under the usual traceback, why a name the lesson had is gone."""
+
+    def handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> Any:
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        name = getattr(value, "name", None)
+        if name in deleted:
+            print(
+                f"`{name}` was deleted by this lesson's Clean up cell, with the rest of its variables. "
+                "Run the lesson from the top to get them back: Run > Run All Above Selected Cell."
+            )
+        return None
+
+    return handler
+
+
 def release_all() -> Released:
     """Release everything the notebook created, from any point of a lesson, and say what was released.
 
@@ -353,6 +369,9 @@ def release_all() -> Released:
     keeps alive every object its frames used); matplotlib's figures. Last, any child process still running
     (one an interrupted cell left half started) is stopped. A garbage collection then frees the named
     semaphores behind ``Value``, ``Array``, ``Lock`` and ``Queue``. Widgets already shown stay on the page.
+
+    A cell run afterwards that needs a deleted variable gets, under its ``NameError``, a line that says so and
+    how to get the variables back (run the lesson from the top).
 
     Nothing here raises: what cannot be released is reported as a ✘ line. Outside IPython the variables are
     left alone.
@@ -373,8 +392,11 @@ def release_all() -> Released:
         # forkserver read whenever they start a process ("module '__main__' has no attribute '__spec__'"
         # afterwards). Keep the module's own attributes; delete only what the notebook defined.
         kept = {k: v for k, v in shell.user_ns.items() if k in MODULE_ATTRIBUTES}
+        hidden = getattr(shell, "user_ns_hidden", {})
+        deleted = frozenset(k for k in shell.user_ns if k not in hidden and not k.startswith("_"))
         shell.run_line_magic("reset", "-f")
         shell.user_ns.update(kept)
+        shell.set_custom_exc((NameError,), _explain_deleted_names(deleted))
         formatter = getattr(shell, "InteractiveTB", None)
         if formatter is not None and hasattr(formatter, "tb"):
             formatter.tb = None

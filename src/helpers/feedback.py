@@ -15,12 +15,26 @@ makes the check itself fail, becomes a ✘ line that says what went wrong.
 
 from __future__ import annotations
 
+import ast
+import collections
 import functools
+import gc
 import inspect
-from collections.abc import Callable
+import multiprocessing.process
+import os
+from collections.abc import Callable, Sequence
+from multiprocessing.process import BaseProcess
 from typing import Any, Concatenate, ParamSpec
 
-__all__ = ["Feedback", "self_check"]
+__all__ = [
+    "Feedback",
+    "child_outcome",
+    "latest_cell",
+    "latest_child",
+    "parses",
+    "self_check",
+    "summarize",
+]
 
 P = ParamSpec("P")
 
@@ -93,3 +107,97 @@ def self_check(title: str) -> Callable[[Callable[Concatenate[Feedback, P], None]
         return run
 
     return decorate
+
+
+# ---------------------------------------------------------------- what a check can look at
+
+
+def latest_child() -> BaseProcess | None:
+    """The process this one started most recently (``multiprocessing`` numbers them), or None.
+
+    A check run right after an exercise's cell looks at it for what that cell started: whether it ended
+    well and was joined. (Which function it ran cannot be read back: ``start()`` drops the target and
+    arguments; a check reads those from the cell's code instead, see :func:`latest_cell`.)
+    """
+    gc.collect()  # a process object nothing refers to any more is not the student's current attempt
+    found = [
+        p
+        for p in gc.get_objects()
+        if isinstance(p, BaseProcess) and p.pid is not None and getattr(p, "_parent_pid", None) == os.getpid()
+    ]
+    return max(found, key=lambda p: p._identity, default=None)
+
+
+def child_outcome(process: BaseProcess) -> str | None:
+    """What went wrong with a student's child process, in words, or None if it ended well and was joined.
+
+    Says whether it is still running, ended by a signal or with an exit code other than 0 (its traceback
+    is then printed above the check), or ended but was never joined.
+    """
+    # Asked first: is_alive() forgets a finished child that was never joined (join() is what should).
+    unjoined = process in multiprocessing.process._children  # type: ignore[attr-defined]
+    if process.is_alive():
+        return "the child is still running: join it (p.join()) before reading what it wrote"
+    code = process.exitcode
+    if code is not None and code < 0:
+        return f"the child was killed by signal {-code}"
+    if code:
+        return f"the child failed (exit code {code}); its error is printed above, in the cell that started it"
+    if unjoined:
+        return "the child ended, but your cell never joined it: without p.join() the parent may read too early"
+    return None
+
+
+#: The sources of the last cells this kernel ran, newest last, for checks that read how code is written.
+_CELLS: collections.deque[str] = collections.deque(maxlen=100)
+
+
+def _remember(info: Any) -> None:
+    _CELLS.append(str(getattr(info, "raw_cell", "")))
+
+
+def _listen_to_cells() -> None:
+    """Have IPython hand every cell's source to :data:`_CELLS` before it runs (in a notebook; else nothing).
+
+    IPython's own input history misses cells run without storing history (as nbval runs them), so the
+    course keeps its own short record, from the first ``import helpers`` on.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is part of the course's environment
+        return
+    shell = get_ipython()
+    if shell is not None and _remember not in shell.events.callbacks["pre_run_cell"]:
+        shell.events.register("pre_run_cell", _remember)
+
+
+_listen_to_cells()
+
+
+def latest_cell(containing: str) -> str | None:
+    """The source of the latest notebook cell that contains ``containing``, or None (outside a notebook).
+
+    For checks that judge how the code is written (a ``finally`` block, a lock order), not only what it left.
+    The current cell counts too: a solution file calls its check at its end.
+    """
+    for source in reversed(_CELLS):
+        if containing in source:
+            return source
+    return None
+
+
+def parses(source: str) -> ast.Module | None:
+    """The syntax tree of ``source`` with IPython's magics blanked, or None if it is not Python."""
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
+    try:
+        return ast.parse("\n".join(lines))
+    except SyntaxError:
+        return None
+
+
+def summarize(values: Sequence[Any], limit: int = 6) -> str:
+    """A short, complete description of a sequence: all of it if short, else its length, first and last items."""
+    items = list(values)
+    if len(items) <= limit:
+        return repr(items)
+    return f"{len(items)} items, from {items[0]!r} to {items[-1]!r}"

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from helpers.deadline import run_with_deadline
-from helpers.feedback import Feedback, self_check
-from helpers.machine import start_methods
+from helpers.feedback import Feedback, self_check, summarize
+from helpers.machine import START_METHODS, start_methods
 
 __all__ = [
     "ChildRun",
@@ -240,12 +240,15 @@ def unguarded_forkserver_as_the_table_says(run: ScriptRun, version: tuple[int, i
     return run.returncode == code and run.error_class == error_class and "Result (in process p1)" not in run.stdout
 
 
-def run_script_source(source: str, *args: str, seconds: float = 20) -> ScriptRun:
+def run_script_source(source: str, *args: str, seconds: float = 20, unbuffered: bool = False) -> ScriptRun:
     """Save ``source`` as a script in a temporary folder and run it with this Python.
 
     ``args`` are passed on its command line (lesson 01 passes a start method).
     A script that runs longer than ``seconds`` is killed and reported with
-    ``returncode`` None. The folder is removed afterwards.
+    ``returncode`` None. The folder is removed afterwards. ``unbuffered``
+    writes every print at once, so that ``stdout`` shows the order in which
+    the processes printed (a script's output to a pipe is otherwise held
+    until the process exits).
     """
     if not isinstance(source, str) or not source.strip():
         raise ValueError("source must be the text of a Python script, got an empty or non-string value")
@@ -253,6 +256,8 @@ def run_script_source(source: str, *args: str, seconds: float = 20) -> ScriptRun
         path = Path(folder) / "script.py"
         path.write_text(source)
         env = {**os.environ, "PYTHON_COLORS": "0"}  # plain tracebacks on Python 3.13+
+        if unbuffered:
+            env["PYTHONUNBUFFERED"] = "1"
         try:
             done = subprocess.run(
                 [sys.executable, str(path), *args],
@@ -294,6 +299,16 @@ def _child_view(method: str, prefill: list[int]) -> list[int]:
     return seen
 
 
+#: Why a child of each start method sees, or does not see, what the parent changed before start().
+WHY_IT_SEES = {
+    "fork": "fork copies the parent as it is at start(), list included",
+    "spawn": "a spawn child is a new interpreter that imports helpers.isolation afresh: it gets no change the "
+    "parent made",
+    "forkserver": "the fork server was started clean, before the parent changed its list, and the child is a "
+    "copy of the server, not of the parent",
+}
+
+
 @self_check("what does a child see of the parent's list?")
 def check_predictions(feedback: Feedback, predictions: dict[str, bool]) -> None:
     """Check ``predictions``: start method -> does the child see the parent's change?
@@ -305,17 +320,21 @@ def check_predictions(feedback: Feedback, predictions: dict[str, bool]) -> None:
     if not isinstance(predictions, dict):
         feedback.fail(f"predictions should be a dict like {{'fork': True, ...}}, got {type(predictions).__name__}")
         return
+    unknown = sorted(str(k) for k in predictions if k not in START_METHODS)
+    if unknown:
+        feedback.fail(f"predictions has keys that are not start methods: {unknown}; use 'fork', 'spawn', 'forkserver'")
     for method in start_methods():
         guess = predictions.get(method)
-        if guess not in (True, False):
-            feedback.fail(f"{method}: fill in True or False (now {guess!r})")
+        if not isinstance(guess, bool):
+            quoted = " (without quotes: the value True, not the text)" if isinstance(guess, str) else ""
+            feedback.fail(f"{method}: fill in True or False{quoted}, now {guess!r}")
             continue
         seen = _child_view(method, [1, 2, 3])
         sees_change = seen == [1, 2, 3]
         feedback.expect(
             guess == sees_change,
             f"{method}: right, the child saw {seen}",
-            f"{method}: not quite, the child saw {seen}; think about what {method} copies or imports",
+            f"{method}: the child saw {seen}, so {not guess}: {WHY_IT_SEES[method]}",
         )
 
 
@@ -325,31 +344,60 @@ _PARENT_LINE = "Result (in main program): []"
 
 @self_check("a script that also works under spawn")
 def check_guarded_script(feedback: Feedback, source: str) -> None:
-    """Run the script ``source`` with the ``spawn`` start method and check its output.
+    """Run the script ``source`` with the ``spawn`` start method, prints unbuffered, and check what it printed.
 
-    The script should print the child's line ``Result (in process p1): [25, 100, 225]``
-    and then the parent's line ``Result (in main program): []``.
+    The child should print ``Result (in process p1): [25, 100, 225]``, and then, once,
+    the parent ``Result (in main program): []``. The script must take its start method
+    from its command line, as the one it started from does.
     """
     if not isinstance(source, str) or "Process" not in source:
         feedback.fail("fixed_script should be the text of the script, with your fix in it")
         return
-    run = run_script_source(source, "spawn")
+    if "sys.argv[1]" not in source:
+        feedback.fail(
+            "the script chooses its start method itself: keep ctx = multiprocessing.get_context(sys.argv[1]), "
+            "so that the check can run it with spawn"
+        )
+        return
+    run = run_script_source(source, "spawn", unbuffered=True)
+    out = run.stdout.splitlines()
     if run.returncode is None:
         feedback.fail("the script did not finish within 20 s; does it start processes in a loop?")
         return
-    feedback.expect(
-        not run.error,
-        "the child started without an error",
-        f"a process failed with {run.error}; which lines run again when the child imports the script?",
-    )
-    out = run.stdout.splitlines()
+    if "bootstrapping phase" in run.stderr:
+        feedback.fail(
+            "the child's import of the script ran p1.start() again (RuntimeError: ... bootstrapping phase): put "
+            'the lines that start the process, join it and print under if __name__ == "__main__":'
+        )
+    elif run.error_class == "AttributeError" and "square_numbers" in run.error:
+        feedback.fail(
+            "the child imports the script as __mp_main__ and finds no square_numbers there "
+            f"({run.error}): define the function at the top level, outside the guard; only the lines that "
+            "start the process go under it"
+        )
+    elif run.error:
+        feedback.fail(f"a process failed with {run.error}")
+    elif not out:
+        feedback.fail(
+            'the script printed nothing: is the guard\'s condition true when you run it? if __name__ == "__main__":'
+        )
+        return
+    else:
+        feedback.ok("the child started without an error")
     feedback.expect(
         _SQUARES_LINE in out,
         "the child printed its squares",
-        f"expected the child to print {_SQUARES_LINE!r}; the script printed {out}",
+        f"expected the child to print {_SQUARES_LINE!r}; the script printed {summarize(out)}",
     )
+    parents = out.count(_PARENT_LINE)
     feedback.expect(
-        out.count(_PARENT_LINE) == 1,
+        parents == 1,
         "the parent printed its (empty) list once",
-        f"expected {_PARENT_LINE!r} exactly once; the script printed {out}",
+        f"the parent's line came {parents} times; expected once, after the child's",
     )
+    if _SQUARES_LINE in out and parents == 1:
+        feedback.expect(
+            out.index(_SQUARES_LINE) < out.index(_PARENT_LINE),
+            "the parent waited for the child: its line came after the child's",
+            "the parent printed before the child had finished: keep p1.join() before the parent's print",
+        )

@@ -383,15 +383,24 @@ def setup_report(
 
 
 @self_check("how many workers can run at the same time here?")
-def check_usable_cpus(feedback: Feedback, my_cpus: int | None) -> None:
+def check_usable_cpus(feedback: Feedback, my_cpus: object) -> None:
     """Check lesson 00's exercise: ``my_cpus`` is the number of usable CPUs."""
+    if isinstance(my_cpus, str):
+        feedback.fail(f"my_cpus is the text {my_cpus!r}: write the number itself, without quotes")
+        return
     if isinstance(my_cpus, bool) or not isinstance(my_cpus, int):
-        feedback.fail(f"my_cpus should be a whole number, now it is {my_cpus!r}; read the report above")
+        kind = "a fraction" if isinstance(my_cpus, float) else type(my_cpus).__name__
+        feedback.fail(f"my_cpus should be a whole number, now it is {my_cpus!r} ({kind}); read the report above")
         return
     actual = usable_cpus()
+    if my_cpus != actual and my_cpus == os.cpu_count():
+        hint = "that is os.cpu_count(), the CPUs the machine has; this process may use fewer (affinity, quota)"
+    elif my_cpus < 1:
+        hint = "a process can always use at least one CPU"
+    else:
+        hint = "read the 'usable CPUs' line of the report above"
     feedback.expect(
         my_cpus == actual,
         f"right: {actual} worker process(es) can compute at the same time here",
-        f"{my_cpus} is not the 'usable CPUs' line of the report; os.cpu_count() counts the CPUs the "
-        "machine has, not the ones this process may use",
+        f"my_cpus is {my_cpus}, but the report says {actual}: {hint}",
     )

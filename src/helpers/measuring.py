@@ -586,20 +586,50 @@ def check_crossover(feedback: Feedback, records: Sequence[Record], crossover: in
             "crossover should be that size in bytes",
         )
         return
+    if isinstance(crossover, bool) or not isinstance(crossover, int):
+        feedback.fail(f"crossover should be a whole number of bytes (or None), now {crossover!r}")
+        return
+    if crossover not in wins:
+        units = [f"{crossover} {unit} is {crossover * size}" for unit, size in (("KiB", 1024), ("MiB", MiB))]
+        meant = [text for text, size in zip(units, (1024, MiB), strict=True) if crossover * size in wins]
+        if meant:
+            feedback.fail(f"crossover is a number of bytes: {' and '.join(meant)}")
+            return
     feedback.expect(
         crossover in wins,
         f"{crossover} is one of the sizes you measured",
-        f"crossover should be one of the measured sizes in bytes, {sizes}, "
+        f"crossover should be one of the {len(sizes)} sizes you measured, from {sizes[0]} to {sizes[-1]} bytes, "
         "or None if shared memory with the copy does not win from some size on",
     )
     if crossover in wins:
+        if not wins[crossover]:
+            detail = f" (at {format_bytes(crossover)} pickling is faster)"
+        elif expected is not None and crossover > expected:
+            detail = f" (it also wins at every size from {format_bytes(expected)}, which is smaller)"
+        else:
+            detail = " (at a larger size pickling is faster again)"
         feedback.expect(
             crossover == expected,
             f"from {format_bytes(crossover)} on, shared memory with the copy beats pickling at every size you measured",
             "look again: crossover is the smallest size from which shared_memory_with_copy is faster "
-            "than pickle at that size and at every larger one"
-            + (f" (at {format_bytes(crossover)} it is not)" if not wins[crossover] else " (a smaller size qualifies)"),
+            "than pickle at that size and at every larger one" + detail,
         )
+
+
+#: Wrong formulas learners write for Amdahl's law, by what they compute, with the hint for each.
+_AMDAHL_SLIPS: list[tuple[Callable[[float, int], float], str]] = [
+    (
+        lambda s, n: s + (1 - s) / n,
+        "that is the time with n workers, not the speedup: the speedup is 1 divided by it",
+    ),
+    (
+        lambda s, n: s + n * (1 - s),
+        "that is Gustafson's law (a problem that grows with the workers); Amdahl's keeps the work fixed: "
+        "1 / (serial + (1 - serial) / n)",
+    ),
+    (lambda s, n: 1 / (s + (1 - s) * n), "the parallel part shrinks with n workers: divide it by n, do not multiply"),
+    (lambda s, n: 1 / ((1 - s) + s / n), "serial and parallel are swapped: the serial part is the one n cannot divide"),
+]
 
 
 @self_check("Amdahl's law")
@@ -610,22 +640,74 @@ def check_amdahl(feedback: Feedback, speedup: Callable[[float, int], float], bes
         feedback.fail("pass your function itself: check_amdahl(my_speedup, ...), without calling it")
         return
     cases = [(0.0, 4), (1.0, 8), (0.1, 1), (0.1, 10), (0.05, 1000)]
-    wrong = []
+    got: dict[tuple[float, int], object] = {}
     for serial, workers in cases:
-        got = speedup(serial, workers)
-        want = amdahl_speedup(serial, workers)
-        if not isinstance(got, (int, float)) or not math.isclose(got, want, rel_tol=1e-6):
-            wrong.append(f"my_speedup({serial}, {workers}) is {got!r}, expected {want:.4g}")
+        try:
+            got[serial, workers] = speedup(serial, workers)
+        except Exception as exc:  # a student's function may divide by zero and more
+            got[serial, workers] = exc
+    wrong = [case for case, value in got.items() if not _same(value, amdahl_speedup, case)]
+    slip = next(
+        (
+            hint
+            for formula, hint in _AMDAHL_SLIPS
+            if wrong and all(_same(got[c], formula, c) for c in got if c[0] not in (0.0, 1.0))
+        ),
+        None,
+    )
+    first = wrong[0] if wrong else None
     feedback.expect(
         not wrong,
         "perfectly parallel work (serial 0) scales with the workers; fully serial work (serial 1) never speeds up",
-        "; ".join(wrong[:2]) + ". Hint: with 1 worker the work takes 1 unit of time; with n, the serial part "
-        "still takes `serial`, the rest is divided by n; the speedup is 1 divided by that time",
+        (
+            f"my_speedup({first[0]}, {first[1]}) is {got[first]!r}, expected {amdahl_speedup(*first):.4g}; "
+            + (
+                slip
+                or "hint: with 1 worker the work takes 1 unit of time; with n, the serial part still takes `serial`, "
+                "the rest is divided by n; the speedup is 1 divided by that time"
+            )
+        )
+        if first
+        else "",
     )
-    is_number = isinstance(best_with_5_percent, (int, float)) and not isinstance(best_with_5_percent, bool)
+    if not _is_number(best_with_5_percent):
+        feedback.fail(
+            f"best_with_5_percent should be a number, now {best_with_5_percent!r}: let the workers grow without "
+            "end; what is left of the time is the serial part alone"
+        )
+        return
+    if math.isinf(best_with_5_percent):
+        feedback.fail(
+            "best_with_5_percent is inf: the serial part alone still takes 5% of the time, whatever the workers"
+        )
+        return
+    hints = {
+        0.05: "that is the serial fraction itself; the best speedup is 1 divided by the time that cannot shrink",
+        0.95: "that is the parallel fraction; what is left of the time with endless workers is the serial part",
+        1 / 0.95: "that is 1 / 0.95; with endless workers what is left is the serial part, 0.05: 1 / 0.05",
+    }
+    if 19 <= best_with_5_percent < 19.8:
+        hints[best_with_5_percent] = "that is the speedup with many workers, not the limit: let n grow without end"
     feedback.expect(
-        is_number and math.isclose(best_with_5_percent, 20, rel_tol=0.01),
+        math.isclose(best_with_5_percent, 20, rel_tol=0.01),
         "with 5% serial work no number of workers gets past 20x: the serial part alone takes 1/20 of the time",
-        f"best_with_5_percent is {best_with_5_percent!r}: let the workers grow without end; "
-        "what is left of the time is the serial part alone",
+        f"best_with_5_percent is {best_with_5_percent!r}: "
+        + next(
+            (h for v, h in hints.items() if math.isclose(best_with_5_percent, v, rel_tol=0.01)),
+            "let the workers grow without end; what is left of the time is the serial part alone",
+        ),
     )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _same(value: object, formula: Callable[[float, int], float], case: tuple[float, int]) -> bool:
+    """True if ``value``, what a student's function gave for ``case``, is what ``formula`` gives."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isclose(value, formula(*case), rel_tol=1e-6)
+    except ZeroDivisionError:
+        return False

@@ -22,7 +22,7 @@ import numpy as np
 
 from helpers.arguments import positive_int
 from helpers.deadline import DeadlineReport
-from helpers.feedback import Feedback, self_check
+from helpers.feedback import Feedback, self_check, summarize
 from helpers.measuring import best_time, ignore_interrupts
 from helpers.shared_arrays import ArraySpec, attach_array
 
@@ -41,6 +41,7 @@ __all__ = [
     "row_sum_shared",
     "sleep_until_stopped",
     "stop_workers",
+    "take_one",
 ]
 
 # ----------------------------------------------------------------------------- pool workers
@@ -218,6 +219,11 @@ def per_access_seconds(kind: str, accesses: int = 1000, repeats: int = 5) -> flo
     raise ValueError(f"unknown kind {kind!r}; choose 'manager dict', 'Value' or 'shared memory'")
 
 
+def take_one(queue: Any, timeout: float) -> None:
+    """Take one item from ``queue``, waiting at most ``timeout`` seconds for it to start arriving."""
+    queue.get(timeout=timeout)
+
+
 def put_big(queue: Any, nbytes: int) -> None:
     """Put one ``nbytes``-long bytes object on ``queue``. The process cannot exit until it has been read."""
     queue.put(b"x" * nbytes)
@@ -232,13 +238,14 @@ def check_queue_fix(feedback: Feedback, report: DeadlineReport, item: object) ->
     if not isinstance(report, DeadlineReport):
         feedback.fail("report should be what run_with_deadline(...) returned")
         return
+    got_item = isinstance(item, bytes) and len(item) == 10 * 2**20
     feedback.expect(
         report.all_finished,
         "the producer finished before the deadline",
-        f"{report}: the producer could not exit; its item was still in the pipe. Get the item before joining.",
+        f"{report}: the producer could not exit; its item was still in the pipe. Get it first, then join.",
     )
     feedback.expect(
-        isinstance(item, bytes) and len(item) == 10 * 2**20,
+        got_item,
         "the 10 MiB item arrived",
         f"item should be the 10 MiB bytes object from the queue, now {type(item).__name__}"
         + (f" of {len(item)} bytes" if isinstance(item, (bytes, str)) else ""),
@@ -251,21 +258,33 @@ def check_pool_sums(feedback: Feedback, sums: object, tasks: Iterable[object], d
 
     ``tasks`` may be any sequence of ints: a list, a ``range`` or an integer NumPy array.
     """
+    items: list[Any] | None
     try:
         items = list(tasks)
     except TypeError:
         items = None
+    numbers = items is not None and all(isinstance(t, (int, np.integer)) and not isinstance(t, bool) for t in items)
     feedback.expect(
-        items is not None and all(isinstance(t, (int, np.integer)) and not isinstance(t, bool) for t in items),
+        numbers,
         "each task is a row number: a few bytes to pickle, whatever the size of a row",
         "each task should be a row number (an int), not the row itself: rows are pickled into every task. "
         "Set tasks to the row numbers and map over tasks",
     )
+    if numbers and items is not None and sorted(int(t) for t in items) != list(range(len(data))):
+        feedback.fail(f"tasks should be the {len(data)} row numbers 0 to {len(data) - 1}, now {summarize(items)}")
     if not isinstance(sums, (list, tuple, np.ndarray)) or len(sums) != len(data):
-        feedback.fail(f"sums should be a list of {len(data)} row sums, now {sums!r:.60}")
+        size = f"{len(sums)} items" if isinstance(sums, (list, tuple, np.ndarray)) else type(sums).__name__
+        feedback.fail(f"sums should be a list of {len(data)} row sums, now {size}")
+        return
+    values = np.asarray(sums, dtype=float)
+    if numbers and items is not None and np.allclose(values, np.asarray(items, dtype=float)):
+        feedback.fail(
+            "each sum equals its task: row_sum_of sums what it is given, and a row number sums to itself; "
+            "map row_sum, which reads the row from the array the workers attached to"
+        )
         return
     feedback.expect(
-        np.allclose(np.asarray(sums, dtype=float), data.sum(axis=1)),
+        np.allclose(values, data.sum(axis=1)),
         "every row sum is right",
         "some row sums are wrong: did every worker attach to the same shared array as data?",
     )

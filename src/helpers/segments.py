@@ -8,6 +8,7 @@ does not change from run to run.
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from multiprocessing import shared_memory
 import numpy as np
 
 from helpers.cleanup import unlink_segment
-from helpers.feedback import Feedback, self_check
+from helpers.feedback import Feedback, latest_cell, parses, self_check
 from helpers.shared_arrays import ArraySpec, _untracked, attach_array, mapped_buffer
 
 __all__ = [
@@ -150,25 +151,59 @@ def check_normalized(feedback: Feedback, result: object, data: np.ndarray) -> No
         )
         return
     feedback.expect(
+        result.flags.owndata,
+        "result is a private copy: it owns its data",
+        "result is a view of the shared segment, not a copy: after the with block it keeps the unlinked "
+        "segment's memory mapped (and counted against /dev/shm) in this process alone; "
+        "use result = shared.array.copy() inside the block",
+    )
+    feedback.expect(
         result.shape == data.shape,
         f"result has the data's shape {data.shape}",
         f"result has shape {result.shape}; expected {data.shape}",
     )
     if result.shape != data.shape:
         return
+    if np.isnan(result).any():
+        feedback.fail(
+            "result holds NaN: a row of zeros has standard deviation 0; did you create the shared array "
+            "with copy_from=data?"
+        )
+        return
     right = np.isclose(result, normalized(data), atol=1e-9).all(axis=1)
-    untouched = np.isclose(result, data).all(axis=1)
+    untouched = [i for i in range(len(data)) if np.isclose(result[i], data[i]).all()]
+    wrong = [i for i in range(len(right)) if not right[i]]
     feedback.expect(
-        bool(right.all()),
+        not wrong,
         "every row has mean 0 and standard deviation 1",
-        f"rows {[i for i in range(len(right)) if not right[i]]} are not normalized"
-        + (" (they still hold the original data: did a worker run on them?)" if untouched.any() else ""),
+        f"rows {wrong} of {len(data)} are not normalized"
+        + (
+            f"; rows {untouched} still hold the original data: start one process per row "
+            "(normalize_row(shared.spec, row)) and join them all before copying"
+            if untouched
+            else ""
+        ),
     )
+
+
+def _finally_releases(source: str | None) -> tuple[bool, bool] | None:
+    """In the student's cell: do a ``finally:`` block's calls include ``.close()`` and ``.unlink()``?"""
+    tree = parses(source) if source else None
+    if tree is None:
+        return None
+    closes = unlinks = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and node.finalbody:
+            calls = [c for stmt in node.finalbody for c in ast.walk(stmt) if isinstance(c, ast.Call)]
+            names = {c.func.attr for c in calls if isinstance(c.func, ast.Attribute)}
+            closes, unlinks = closes or "close" in names, unlinks or "unlink" in names
+    return closes, unlinks
 
 
 @self_check("a segment's whole life: create, use, close, unlink")
 def check_lifecycle(feedback: Feedback, name: object, message: object) -> None:
-    """Exercise 2: the segment ``name`` carried ``message`` and no longer exists."""
+    """Exercise 2: the segment ``name`` carried ``message``, no longer exists, and a ``finally`` block
+    closes and unlinks it (read from the cell that created it), so that an error could not leak it."""
     feedback.expect(
         message == b"hello",
         "the message went through shared memory",
@@ -184,3 +219,14 @@ def check_lifecycle(feedback: Feedback, name: object, message: object) -> None:
         )
     else:
         feedback.ok("the segment is gone: it was unlinked")
+    found = _finally_releases(latest_cell("SharedMemory(create=True"))
+    if found is None:
+        return  # outside a notebook there is no cell to read
+    closes, unlinks = found
+    missing = [call for call, there in (("shm.close()", closes), ("shm.unlink()", unlinks)) if not there]
+    feedback.expect(
+        not missing,
+        "a finally: block closes and unlinks the segment, whatever happens before it",
+        f"no finally: block calls {' and '.join(missing)}: if reading or writing raised, the segment would "
+        "leak; put them in try: ... finally:",
+    )

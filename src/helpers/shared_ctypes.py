@@ -13,7 +13,7 @@ import multiprocessing
 from collections.abc import Sequence
 from typing import Any
 
-from helpers.feedback import Feedback, self_check
+from helpers.feedback import Feedback, child_outcome, latest_child, self_check
 
 __all__ = [
     "add_to_total",
@@ -106,27 +106,67 @@ def _is_shared(obj: Any) -> bool:
 
 # ---------------------------------------------------------------- exercises
 
+#: Type codes of whole numbers, and their width in bits on this platform ('l' is 32 bits on Windows).
+INTEGER_CODES = "bBhHiIlLqQ"
+
+
+def _bits(shared: Any) -> int:
+    return 8 * ctypes.sizeof(shared.get_obj() if hasattr(shared, "get_obj") else shared)
+
 
 @self_check("squares of [2, 4, 6, 8] through shared memory")
 def check_squares(feedback: Feedback, result: Any, square_sum: Any) -> None:
-    """Check exercise 1: ``result`` holds [4, 16, 36, 64] and ``square_sum`` holds 120."""
-    if not _is_shared(result) or not _is_shared(square_sum):
-        feedback.fail("result and square_sum should be a shared Array and a shared Value (they are not yet)")
+    """Check exercise 1: ``result`` holds [4, 16, 36, 64] and ``square_sum`` holds 120, written by a joined child."""
+    plain = {n: v for n, v in (("result", result), ("square_sum", square_sum)) if not _is_shared(v)}
+    if plain:
+        what = ", ".join(f"{n} is {type(v).__name__}" for n, v in plain.items())
+        feedback.fail(
+            f"{' and '.join(plain)} should be shared ({what}): a child fills its own copy of anything else; "
+            "use Array('i', 4) and Value('i')"
+        )
+        return
+    code = type_code(result)
+    feedback.expect(
+        code in INTEGER_CODES and len(result) >= 4,
+        "result is a shared array with room for 4 whole numbers",
+        f"result is Array({code!r}, {len(result)}): "
+        + (
+            f"it has room for {len(result)} numbers and [2, 4, 6, 8] needs 4 (the child fails with IndexError)"
+            if len(result) < 4
+            else f"type code {code!r} holds fractions; the squares are whole numbers: 'i'"
+        ),
+    )
+    child = latest_child()
+    if child is None:
+        feedback.fail(
+            "no child has been started: start Process(target=square_into, args=([2, 4, 6, 8], result, "
+            "square_sum)) and join it"
+        )
+        return
+    values = list(result[:4])
+    if values == [4, 16, 36, 64] and square_sum.value != 120 and child.exitcode not in (0, None):
+        feedback.fail(
+            "the child filled result, then failed at the sum: pass square_sum, the Value itself, not square_sum.value"
+        )
+        return
+    problem = child_outcome(child)
+    if problem is not None:
+        feedback.fail(problem)
         return
     feedback.expect(
-        type_code(result) in "bhilqBHILQ" and len(result) == 4,
-        "result is a shared array of 4 integers",
-        f"result should be Array('i', 4); it has type code {type_code(result)!r} and {len(result)} items",
-    )
-    feedback.expect(
-        list(result) == [4, 16, 36, 64],
+        values == [4, 16, 36, 64],
         "result holds [4, 16, 36, 64]",
-        f"result holds {list(result)}; did you start the child with [2, 4, 6, 8] and join it?",
+        f"result holds {values}: "
+        + (
+            "no child wrote into it: start the child with [2, 4, 6, 8], result and square_sum, and join it"
+            if not any(values)
+            else "start the child with [2, 4, 6, 8]"
+        ),
     )
     feedback.expect(
         square_sum.value == 120,
         "square_sum holds 120",
-        f"square_sum holds {square_sum.value}; the worker writes the sum, so pass the Value itself",
+        f"square_sum holds {square_sum.value}, not 120; pass the Value itself, as the third argument",
     )
 
 
@@ -135,28 +175,69 @@ BIG_NUMBERS = [1_500_000_000, 1_500_000_000]
 
 @self_check("a shared Value with room for 3 billion")
 def check_big_sum(feedback: Feedback, total: Any) -> None:
-    """Check exercise 2: ``total`` has a type wide enough for 3_000_000_000 and holds it."""
+    """Check exercise 2: ``total`` is a 64-bit whole-number Value and holds 3_000_000_000.
+
+    The type is judged, not only the value: 'f' (a 32-bit float) happens to hold 3_000_000_000 exactly,
+    and 'I' (an unsigned 32-bit int) only just, but neither has room for what a sum can grow to.
+    """
     if not _is_shared(total):
         feedback.fail(f"big_total should be a shared Value, got {type(total).__name__}")
         return
-    code = type_code(total)
-    bits = 8 * ctypes.sizeof(total.get_obj() if hasattr(total, "get_obj") else total)
+    code, bits, want = type_code(total), _bits(total), sum(BIG_NUMBERS)
+    if code in "fd":
+        feedback.fail(
+            f"big_total is Value({code!r}), a {bits}-bit float: it holds whole numbers exactly only up to "
+            f"2**{24 if code == 'f' else 53} and rounds the rest; a sum of whole numbers needs a whole-number "
+            "type: the 64-bit 'q'"
+        )
+        return
+    if code in INTEGER_CODES and bits < 64:
+        reason = (
+            f"holds at most {2**bits - 1:_}: enough for this sum, not for a bigger one"
+            if code.isupper() and total.value == want
+            else "wraps around past its largest value"
+        )
+        feedback.fail(f"big_total is Value({code!r}), {bits} bits: it {reason}; pick the 64-bit 'q'")
+        return
     feedback.expect(
-        total.value == sum(BIG_NUMBERS),
-        f"big_total holds {sum(BIG_NUMBERS):_} (type code {code!r}, {bits} bits)",
-        f"big_total holds {total.value:_}, not {sum(BIG_NUMBERS):_}: a {bits}-bit {code!r} wraps around "
-        "past its largest value; pick a wider type code and run the child again",
+        total.value == want,
+        f"big_total holds {want:_} (type code {code!r}, {bits} bits)",
+        f"big_total is Value({code!r}) but holds {total.value:_}: run the child again after changing the type code",
     )
 
 
 @self_check("a total summed by a Pool")
 def check_pool_total(feedback: Feedback, total: Any) -> None:
-    """Check exercise 3: the shared ``total`` holds 1 + 2 + ... + 100 = 5050."""
+    """Check exercise 3: the shared ``total`` holds 1 + 2 + ... + 100 = 5050, and the pool is closed."""
     if not hasattr(total, "get_lock"):
-        feedback.fail("total should be a synchronized Value, e.g. Value('i', 0)")
+        feedback.fail(
+            f"total should be a synchronized Value, e.g. Value('i', 0), now {type(total).__name__}: "
+            "add_to_total takes its lock"
+        )
         return
+    value = total.value
+    hints = {
+        0: "no worker added anything: did every worker get the Value through initializer=init_total and "
+        "initargs=(total,)? initargs is a tuple: mind the comma",
+        4950: "that is 1 + ... + 99: range(1, 101) stops before 101, so it includes 100",
+        10100: "that is 5050 twice: the cell must start again from Value('i', 0)",
+    }
     feedback.expect(
-        total.value == 5050,
+        value == 5050,
         "total holds 5050",
-        f"total holds {total.value}, expected 5050; did every worker get the Value through initargs?",
+        f"total holds {value}, expected 5050; " + hints.get(value, "map add_to_total over range(1, 101), once"),
     )
+    running = [p for p in _live_pools() if p._state == "RUN"]
+    feedback.expect(
+        not running,
+        "the pool is closed",
+        f"{len(running)} pool(s) still running: create it with `with Pool(...) as pool:` (or call pool.close() "
+        "and pool.join()), so its workers end",
+    )
+
+
+def _live_pools() -> list[Any]:
+    import gc
+    from multiprocessing.pool import Pool
+
+    return [obj for obj in gc.get_objects() if isinstance(obj, Pool)]

@@ -1,0 +1,554 @@
+"""Answers to every exercise, right and wrong, with what each exercise's self-check must say about them.
+
+Each answer is the code a student would leave in the exercise's starter cell (it replaces the starter); the
+test runs it in a real kernel, in the lesson's context, then the exercise's own check cell, and reads the check's
+lines. A wrong answer must get at least one ✘ line and its hint must contain every fragment listed; a right
+answer must get "All N checks pass". The wrong answers are the mistakes the exercises are about and the everyday
+slips seen when students took the lessons: a missing join, a wrong size or type code, a view for a copy, a
+swapped argument, a forgotten comma.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One attempt at an exercise."""
+
+    label: str
+    code: str
+    #: Fragments the check's ✘ hint must contain; empty means this answer is right (every check passes).
+    hint: tuple[str, ...] = ()
+    #: Seconds after which the attempt is interrupted, as a student stuck in a cell would press Interrupt.
+    interrupt_after: float | None = None
+    #: Code run after the check, to undo what a wrong answer left running (so it cannot sway the next answers).
+    undo: str = ""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """An exercise: where it is, what to run before it, how it is checked, and the answers to try."""
+
+    lesson: str
+    number: int
+    #: The exercise's check cell, by a piece of its code.
+    check: str
+    solution: str
+    answers: tuple[Answer, ...]
+    #: Code run once in the lesson's kernel before this exercise's answers (imports and data the lesson made).
+    setup: str = ""
+    #: Lesson cells, by a piece of their code, run before ``setup`` (when the exercise needs what they built).
+    cells: tuple[str, ...] = field(default=())
+
+
+GUARDED = """
+import multiprocessing
+import sys
+
+result = []
+
+
+def square_numbers(numbers):
+    for n in numbers:
+        result.append(n * n)
+    print("Result (in process p1):", result)
+
+
+if __name__ == "__main__":
+    ctx = multiprocessing.get_context(sys.argv[1])
+    p1 = ctx.Process(target=square_numbers, args=([5, 10, 15],), name="p1")
+    p1.start()
+    p1.join()
+    print("Result (in main program):", result)
+"""
+
+
+def script(text: str) -> str:
+    """An answer to lesson 01's exercise 2: the student's script as the string ``fixed_script``."""
+    return f"fixed_script = {text!r}"
+
+
+SQUARES = "p = Process(target=square_into, args=({numbers}, result, {total}))\n{run}"
+START_JOIN = "p.start()\np.join()"
+
+
+def squares(
+    result: str,
+    square_sum: str = 'Value("i")',
+    numbers: str = "[2, 4, 6, 8]",
+    total: str = "square_sum",
+    run: str = START_JOIN,
+) -> str:
+    """An answer to lesson 02's exercise 1."""
+    return f"result = {result}\nsquare_sum = {square_sum}\n" + SQUARES.format(numbers=numbers, total=total, run=run)
+
+
+def big_sum(code: str, run: bool = True) -> str:
+    """An answer to lesson 02's exercise 2: the Value's type code, and whether the child runs again."""
+    child = "\nchild = Process(target=write_sum, args=(BIG_NUMBERS, big_total))\nchild.start()\nchild.join()"
+    return f"from helpers.shared_ctypes import BIG_NUMBERS, write_sum\n\nbig_total = Value({code!r})" + (
+        child if run else ""
+    )
+
+
+def pool_total(pool: str, tasks: str = "range(1, 101)", total: str = 'Value("i", 0)') -> str:
+    """An answer to lesson 02's exercise 3."""
+    return f"total = {total}\nwith {pool} as pool:\n    pool.map(add_to_total, {tasks})"
+
+
+def transfers(p_locks: str, q_locks: str, q_direction: str = "1, 0", seconds: int = 5) -> str:
+    """An answer to lesson 03's exercise 2: the locks each process gets, and q's direction."""
+    return (
+        "lock_0, lock_1 = Lock(), Lock()\nbalances = Array('i', [100, 100])\n"
+        f"p = Process(target=transfer_many, args=({p_locks}, balances, 0, 1, 1000), name='p')\n"
+        f"q = Process(target=transfer_many, args=({q_locks}, balances, {q_direction}, 1000), name='q')\n"
+        f"report = run_with_deadline([p, q], seconds={seconds})"
+    )
+
+
+def normalize(copy: str, row: str = "row", copy_from: str = ", copy_from=data", inside: bool = True) -> str:
+    """An answer to lesson 04's exercise 1."""
+    keep = f"    result = {copy}\n" if inside else f"result = {copy}\n"
+    return (
+        "result = None\n"
+        f"with shared_array(data.shape{copy_from}) as shared:\n"
+        f"    workers = [Process(target=normalize_row, args=(shared.spec, {row})) for row in range(len(data))]\n"
+        "    for w in workers:\n        w.start()\n    for w in workers:\n        w.join()\n" + keep
+    )
+
+
+def lifecycle(body: str) -> str:
+    """An answer to lesson 04's exercise 2 (the starter's reset line, then the student's code)."""
+    return "name = message = None\nshm = shared_memory.SharedMemory(create=True, size=1024)\n" + body
+
+
+def amdahl(formula: str, best: str) -> str:
+    """An answer to lesson 05's exercise 2."""
+    return f"def my_speedup(serial, workers):\n    return {formula}\n\n\nbest_with_5_percent = {best}"
+
+
+def queue_fix(body: str) -> str:
+    """An answer to lesson 06's exercise 1 (the starter's reset line, a new queue and producer, then the rest)."""
+    return (
+        "report = item = None\nqueue = Queue()\n"
+        "producer = Process(target=put_big, args=(queue, 10 * 2**20), name='producer')\nproducer.start()\n" + body
+    )
+
+
+EXERCISES: tuple[Exercise, ...] = (
+    Exercise(
+        "00_welcome_and_setup",
+        1,
+        "check_usable_cpus(my_cpus)",
+        "00_usable_cpus.py",
+        (
+            Answer("the report's number", "from helpers import usable_cpus\nmy_cpus = usable_cpus()"),
+            Answer("the starter", "my_cpus = None", ("whole number", "None")),
+            Answer(
+                "the number as text",
+                "from helpers import usable_cpus\nmy_cpus = str(usable_cpus())",
+                ("without quotes",),
+            ),
+            Answer("a float", "from helpers import usable_cpus\nmy_cpus = float(usable_cpus())", ("a fraction",)),
+            Answer(
+                "one too many", "from helpers import usable_cpus\nmy_cpus = usable_cpus() + 1", ("the report says",)
+            ),
+            Answer("zero", "my_cpus = 0", ("at least one CPU",)),
+            Answer("a bool", "my_cpus = True", ("whole number",)),
+        ),
+    ),
+    Exercise(
+        "01_process_isolation",
+        1,
+        "check_predictions(predictions)",
+        "01_predict_inheritance.py",
+        (
+            Answer(
+                "all True",
+                "predictions = {'fork': True, 'spawn': True, 'forkserver': True}",
+                ("spawn: the child saw [], so False", "new interpreter", "fork server was started clean"),
+            ),
+            Answer(
+                "all False",
+                "predictions = {'fork': False, 'spawn': False, 'forkserver': False}",
+                ("fork: the child saw [1, 2, 3], so True", "copies the parent"),
+            ),
+            Answer(
+                "forkserver taken for fork",
+                "predictions = {'fork': True, 'spawn': False, 'forkserver': True}",
+                ("forkserver: the child saw [], so False", "copy of the server, not of the parent"),
+            ),
+            Answer(
+                "text for booleans",
+                "predictions = {'fork': 'True', 'spawn': 'False', 'forkserver': 'False'}",
+                ("without quotes",),
+            ),
+            Answer(
+                "a method left out",
+                "predictions = {'fork': True, 'spawn': False}",
+                ("forkserver: fill in True or False", "None"),
+            ),
+            Answer(
+                "a capital letter",
+                "predictions = {'Fork': True, 'spawn': False, 'forkserver': False}",
+                ("not start methods", "'Fork'"),
+            ),
+            Answer("a list", "predictions = [True, False, False]", ("should be a dict",)),
+        ),
+        setup="import multiprocessing\nfrom helpers import isolation",
+    ),
+    Exercise(
+        "01_process_isolation",
+        2,
+        "check_guarded_script(fixed_script)",
+        "01_main_guard.py",
+        (
+            Answer("the guarded seed script", script(GUARDED)),
+            Answer(
+                "the starter: no guard",
+                "fixed_script = unguarded",
+                ("bootstrapping phase", "__main__"),
+            ),
+            Answer("no join", script(GUARDED.replace("    p1.join()\n", "")), ("before the child", "p1.join()")),
+            Answer(
+                "the function under the guard too",
+                script(
+                    GUARDED.replace("\ndef square_numbers", '\nif __name__ == "__main__":\n  def square_numbers')
+                    .replace("\n    for n", "\n      for n")
+                    .replace("\n        result", "\n          result")
+                    .replace('\n    print("Result (in process', '\n      print("Result (in process')
+                ),
+                ("__mp_main__", "outside the guard"),
+            ),
+            Answer("a typo in the guard", script(GUARDED.replace('"__main__"', '"main"')), ("printed nothing",)),
+            Answer(
+                "the parent's print left outside",
+                script(GUARDED.replace('    print("Result (in main program)', 'print("Result (in main program)')),
+                ("came 2 times",),
+            ),
+            Answer(
+                "fork chosen in the script",
+                script(GUARDED.replace("sys.argv[1]", '"fork"')),
+                ("chooses its start method itself",),
+            ),
+        ),
+        cells=('unguarded = """',),
+    ),
+    Exercise(
+        "02_values_and_arrays",
+        1,
+        "check_squares(result, square_sum)",
+        "02_squares.py",
+        (
+            Answer("four ints", squares('Array("i", 4)')),
+            Answer("room for three", squares('Array("i", 3)'), ("room for 3 numbers", "IndexError")),
+            Answer("a plain list", squares("[0, 0, 0, 0]"), ("result should be shared", "list")),
+            Answer("floats for whole numbers", squares('Array("d", 4)'), ("holds fractions",)),
+            Answer(
+                "the sum's value, not the Value",
+                squares('Array("i", 4)', total="square_sum.value"),
+                ("the Value itself",),
+            ),
+            Answer("never started", squares('Array("i", 4)', run=""), ("no child wrote into it",)),
+            Answer("started, not joined", squares('Array("i", 4)', run="p.start()"), ("join",)),
+            Answer(
+                "the lesson's numbers",
+                squares('Array("i", 4)', numbers="[1, 2, 3, 4]"),
+                ("start the child with [2, 4, 6, 8]",),
+            ),
+        ),
+        setup="from multiprocessing import Array, Process, Value\nfrom helpers.shared_ctypes import square_into",
+    ),
+    Exercise(
+        "02_values_and_arrays",
+        2,
+        "check_big_sum(big_total)",
+        "02_big_sum.py",
+        (
+            Answer("a 64-bit int", big_sum("q")),
+            Answer("unsigned 64 bits", big_sum("Q")),
+            Answer("the starter's 'i'", big_sum("i"), ("wraps around", "'q'")),
+            Answer("a 32-bit float", big_sum("f"), ("32-bit float", "2**24")),
+            Answer("a 64-bit float", big_sum("d"), ("64-bit float", "2**53")),
+            Answer("unsigned 32 bits", big_sum("I"), ("at most 4_294_967_295",)),
+            Answer("the type changed, the child not run again", big_sum("q", run=False), ("run the child again",)),
+            Answer(
+                "a plain int",
+                "from helpers.shared_ctypes import BIG_NUMBERS\nbig_total = sum(BIG_NUMBERS)",
+                ("should be a shared Value",),
+            ),
+        ),
+        setup="from multiprocessing import Process, Value",
+    ),
+    Exercise(
+        "02_values_and_arrays",
+        3,
+        "check_pool_total(total)",
+        "02_pool_total.py",
+        (
+            Answer("initializer and initargs", pool_total("Pool(2, initializer=init_total, initargs=(total,))")),
+            Answer(
+                "initargs without the comma",
+                pool_total("Pool(2, initializer=init_total, initargs=(total))"),
+                ("initargs=(total,)", "mind the comma"),
+                interrupt_after=1.5,
+            ),
+            Answer("no initializer", pool_total("Pool(2)"), ("initializer=init_total",)),
+            Answer(
+                "range(100)",
+                pool_total("Pool(2, initializer=init_total, initargs=(total,))", tasks="range(100)"),
+                ("1 + ... + 99",),
+            ),
+            Answer(
+                "a raw value",
+                pool_total("Pool(2, initializer=init_total, initargs=(total,))", total='RawValue("i", 0)'),
+                ("synchronized Value",),
+            ),
+            Answer(
+                "the pool left open",
+                "total = Value('i', 0)\n"
+                "pool = Pool(2, initializer=init_total, initargs=(total,))\npool.map(add_to_total, range(1, 101))",
+                ("still running",),
+                undo="pool.terminate()\npool.join()",
+            ),
+        ),
+        setup="from multiprocessing import Pool, RawValue, Value\n"
+        "from helpers.shared_ctypes import add_to_total, init_total",
+    ),
+    Exercise(
+        "03_races_and_locks",
+        1,
+        "check_histogram(worker, cheapest)",
+        "03_histogram.py",
+        (
+            Answer("locked, and local the cheapest", "worker = histogram_locked\ncheapest = histogram_local"),
+            Answer("the racy one", "worker = histogram_racy\ncheapest = histogram_local", ("histogram_racy lost",)),
+            Answer(
+                "names as text",
+                "worker = 'histogram_local'\ncheapest = histogram_local",
+                ("the function itself, not a string",),
+            ),
+            Answer(
+                "one lock per value as the cheapest",
+                "worker = histogram_local\ncheapest = histogram_locked",
+                ("histogram_locked is not it", "takes the lock"),
+            ),
+            Answer("no lock as the cheapest", "worker = histogram_local\ncheapest = histogram_racy", ("never cheap",)),
+            Answer("the starter", "worker = ...\ncheapest = ...", ("should be one of",)),
+        ),
+        setup="from helpers.races import histogram_local, histogram_locked, histogram_racy",
+    ),
+    Exercise(
+        "03_races_and_locks",
+        2,
+        "check_transfers(report, balances)",
+        "03_transfers.py",
+        (
+            Answer("lock_1 first, for both", transfers("lock_1, lock_0", "lock_1, lock_0")),
+            Answer("opposite orders", transfers("lock_0, lock_1", "lock_1, lock_0", seconds=1), ("opposite orders",)),
+            Answer(
+                "one lock twice",
+                transfers("lock_0, lock_0", "lock_0, lock_1", seconds=1),
+                ("takes lock_0 twice", "not re-entrant"),
+            ),
+            Answer(
+                "both one way",
+                transfers("lock_0, lock_1", "lock_0, lock_1", q_direction="0, 1"),
+                ("in opposite directions",),
+            ),
+            Answer(
+                "joined by hand",
+                "lock_0, lock_1 = Lock(), Lock()\nbalances = Array('i', [100, 100])\n"
+                "p = Process(target=transfer_many, args=(lock_0, lock_1, balances, 0, 1, 1000))\n"
+                "q = Process(target=transfer_many, args=(lock_0, lock_1, balances, 1, 0, 1000))\n"
+                "p.start(); q.start(); p.join(); q.join()\nreport = None",
+                ("report should be",),
+            ),
+        ),
+        setup="from multiprocessing import Array, Lock, Process\nfrom helpers import run_with_deadline\n"
+        "from helpers.races import transfer_many",
+    ),
+    Exercise(
+        "04_shared_memory",
+        1,
+        "check_normalized(result, data)",
+        "04_normalize_rows.py",
+        (
+            Answer("np.array of the view, inside", normalize("np.array(shared.array)")),
+            Answer("the view itself", normalize("shared.array"), ("view of the shared segment", ".copy()")),
+            Answer("no copy_from", normalize("shared.array.copy()", copy_from=""), ("NaN", "copy_from=data")),
+            Answer(
+                "every worker on row 0",
+                normalize("shared.array.copy()", row="0"),
+                ("are not normalized", "one process per row"),
+            ),
+            Answer(
+                "the copy after the block", normalize("shared.array.copy()", inside=False), ("should be a NumPy array",)
+            ),
+        ),
+        setup="import numpy as np\nfrom multiprocessing import Process, shared_memory\n"
+        "from helpers.segments import normalize_row\nfrom helpers.shared_arrays import shared_array\n"
+        "rng = np.random.default_rng(4)\n"
+        "data = rng.normal(loc=[[1.0], [10.0], [-5.0], [0.0]], scale=[[1.0], [3.0], [0.5], [2.0]], size=(4, 250_000))",
+    ),
+    Exercise(
+        "04_shared_memory",
+        2,
+        "check_lifecycle(name, message)",
+        "04_lifecycle.py",
+        (
+            Answer(
+                "try/finally around it all",
+                lifecycle(
+                    "try:\n    name = shm.name\n    shm.buf[:5] = b'hello'\n    message = bytes(shm.buf[:5])\n"
+                    "finally:\n    shm.close()\n    shm.unlink()"
+                ),
+            ),
+            Answer(
+                "the starter: no unlink",
+                lifecycle("name = shm.name\nshm.buf[:5] = b'hello'\nmessage = bytes(shm.buf[:5])\nshm.close()"),
+                ("never unlinked", "finally"),
+            ),
+            Answer(
+                "unlink, but no finally",
+                lifecycle(
+                    "name = shm.name\nshm.buf[:5] = b'hello'\nmessage = bytes(shm.buf[:5])\nshm.close()\nshm.unlink()"
+                ),
+                ("no finally: block",),
+            ),
+            Answer(
+                "finally closes only",
+                lifecycle(
+                    "try:\n    name = shm.name\n    shm.buf[:5] = b'hello'\n    message = bytes(shm.buf[:5])\n"
+                    "finally:\n    shm.close()"
+                ),
+                ("never unlinked", "shm.unlink()"),
+            ),
+            Answer(
+                "the message as text",
+                lifecycle(
+                    "try:\n    name = shm.name\n    shm.buf[:5] = b'hello'\n    message = bytes(shm.buf[:5]).decode()\n"
+                    "finally:\n    shm.close()\n    shm.unlink()"
+                ),
+                ("should be the bytes",),
+            ),
+        ),
+        setup="from multiprocessing import shared_memory",
+    ),
+    Exercise(
+        "05_measuring",
+        1,
+        "check_crossover(small, crossover)",
+        "05_crossover.py",
+        (
+            Answer("a size in MiB", "crossover = 1", ("1 MiB is 1048576",)),
+            Answer("a size in KiB", "crossover = 4", ("4 KiB is 4096",)),
+            Answer("a size not measured", "crossover = 5000", ("one of the 7 sizes you measured",)),
+            Answer("a size as text", "crossover = '1 MiB'", ("whole number of bytes",)),
+        ),
+        setup="from helpers.measuring import check_crossover, measure_handoff\n"
+        "small = measure_handoff([4 * 2**10 * 4**k for k in range(7)], repeats=3, "
+        "methods=['pickle', 'shared_memory_with_copy'])",
+    ),
+    Exercise(
+        "05_measuring",
+        2,
+        "check_amdahl(my_speedup, best_with_5_percent)",
+        "05_amdahl.py",
+        (
+            Answer("another right form", amdahl("workers / (serial * workers + 1 - serial)", "20")),
+            Answer(
+                "the time, not the speedup",
+                amdahl("serial + (1 - serial) / workers", "0.05"),
+                ("the time with n workers", "serial fraction itself"),
+            ),
+            Answer(
+                "Gustafson's law",
+                amdahl("serial + workers * (1 - serial)", "float('inf')"),
+                ("Gustafson", "whatever the workers"),
+            ),
+            Answer(
+                "multiplied, not divided",
+                amdahl("1 / (serial + (1 - serial) * workers)", "19.6"),
+                ("do not multiply", "not the limit"),
+            ),
+            Answer(
+                "serial and parallel swapped",
+                amdahl("1 / ((1 - serial) + serial / workers)", "1 / 0.95"),
+                ("swapped", "1 / 0.05"),
+            ),
+            Answer(
+                "the starter",
+                "def my_speedup(serial, workers): ...\n\n\nbest_with_5_percent = ...",
+                ("is None", "should be a number"),
+            ),
+            Answer(
+                "a number, not a function",
+                "my_speedup = 1 / (0.05 + 0.95 / 4)\nbest_with_5_percent = 20",
+                ("pass your function itself",),
+            ),
+        ),
+    ),
+    Exercise(
+        "06_patterns_that_scale",
+        1,
+        "check_queue_fix(report, item)",
+        "06_queue_fix.py",
+        (
+            Answer(
+                "the starter: join first",
+                queue_fix("report = run_with_deadline([producer], seconds=1)"),
+                ("still in the pipe", "Get it first"),
+            ),
+            Answer(
+                "read after the join",
+                queue_fix("report = run_with_deadline([producer], seconds=1)\nitem = queue.get(timeout=10)"),
+                ("Get it first",),
+                interrupt_after=2.5,  # the get waits forever for the rest of a half-written item
+            ),
+            Answer(
+                "read too soon",
+                queue_fix("item = queue.get_nowait()\nreport = run_with_deadline([producer], 5)"),
+                ("report should be",),
+            ),
+            Answer(
+                "a plain join",
+                queue_fix("producer.join()\nitem = queue.get()"),
+                ("report should be",),
+                interrupt_after=1.5,
+            ),
+        ),
+        setup="from multiprocessing import Process, Queue\nfrom helpers import run_with_deadline\n"
+        "from helpers.patterns import put_big",
+    ),
+    Exercise(
+        "06_patterns_that_scale",
+        2,
+        "check_pool_sums(sums, tasks, data)",
+        "06_row_numbers.py",
+        (
+            Answer("a range of row numbers", "tasks = range(len(data))\nsums = pool.map(row_sum, tasks)"),
+            Answer(
+                "the starter: rows", "tasks = list(data)\nsums = pool.map(row_sum_of, tasks)", ("not the row itself",)
+            ),
+            Answer(
+                "row numbers to the rows' worker",
+                "tasks = list(range(len(data)))\nsums = pool.map(row_sum_of, tasks)",
+                ("each sum equals its task", "row_sum"),
+            ),
+            Answer(
+                "one row number for all",
+                "tasks = [0] * len(data)\nsums = pool.map(row_sum, tasks)",
+                ("the 64 row numbers 0 to 63",),
+            ),
+            Answer(
+                "an iterator for a list",
+                "tasks = list(range(len(data)))\nsums = pool.imap(row_sum, tasks)",
+                ("should be a list of 64 row sums",),
+            ),
+        ),
+        cells=("lesson = ExitStack()",),  # section 1's pool and data
+    ),
+)
