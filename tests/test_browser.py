@@ -220,7 +220,9 @@ def test_race_explorer_redraws_when_a_learner_moves_a_slider_and_clicks_run(page
         explorer.scroll_into_view_if_needed()
         workers = explorer.locator(".widget-slider").first
         readout = workers.locator(".widget-readout")
-        assert readout.inner_text() == "4"
+        # The readout is filled in after the slider is drawn: wait for it rather than read it at once.
+        page.wait_for_function("el => el.textContent.trim() !== ''", arg=readout.element_handle(), timeout=30_000)
+        assert readout.inner_text().strip() == "4"
         handle = workers.locator(".noUi-handle")
         plot = explorer.locator(".jp-OutputArea-output img")
 
