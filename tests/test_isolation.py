@@ -195,3 +195,16 @@ def test_check_predictions() -> None:
     assert not check_predictions({"fork": None}).passed
     assert not check_predictions("fork").passed
     assert isolation.result == [], "the check restores the parent's list"
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_a_generator_passed_to_children_is_copied_under_every_start_method(method: str) -> None:
+    """Lesson 01 shows it under spawn and says so of every start method."""
+    import numpy as np
+
+    from helpers.isolation import draw_random, in_children
+
+    rng = np.random.default_rng(7)
+    assert len(set(in_children(method, draw_random, [(rng,)] * 2))) == 1
+    seeds = np.random.SeedSequence(7).spawn(2)
+    assert len(set(in_children(method, draw_random, [(s,) for s in seeds]))) == 2

@@ -29,7 +29,7 @@ from kernels import NOTEBOOKS, Kernel, kernel
 #: lesson -> scenarios; a scenario is a list of (a piece of a code cell, seconds after which to press Interrupt).
 SCENARIOS: dict[str, list[list[tuple[str, float | None]]]] = {
     "01_process_isolation": [
-        [("from helpers.isolation import square_numbers\n", None), ("for method in start_methods()", None)],
+        [("from helpers.isolation import square_numbers\n", None), ("square_numbers_to_queue", None)],
     ],
     "02_values_and_arrays": [
         [('result = Array("i", 3)', None), ("pool.map(value_of, [total])", None)],  # the error keeps the pool's frame

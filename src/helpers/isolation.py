@@ -15,6 +15,9 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -29,13 +32,18 @@ __all__ = [
     "ScriptRun",
     "check_guarded_script",
     "check_predictions",
+    "count_lines",
+    "draw_random",
     "first_error_line",
+    "hold_thread_lock",
+    "in_children",
     "result",
     "run_capturing_stderr",
     "run_script_source",
     "square_numbers",
     "square_numbers_to_queue",
     "strip_colors",
+    "thread_lock_is_free",
     "unguarded_forkserver_as_the_table_says",
     "what_the_child_sees",
     "what_the_pickle_holds",
@@ -61,6 +69,68 @@ def square_numbers_to_queue(numbers: list[int], queue: Any) -> None:
     for n in numbers:
         result.append(n * n)
     queue.put(list(result))
+
+
+#: A lock of this module that a thread of the parent may hold while a child starts (lesson 01, section 2).
+THREAD_LOCK = threading.Lock()
+
+
+def hold_thread_lock(seconds: float) -> threading.Thread:
+    """Start a thread of this process that takes :data:`THREAD_LOCK` and holds it ``seconds``; join it afterwards.
+
+    It stands for what every busy program has: a logging handler, an allocator, a library's cache, locked by
+    some thread at the moment another thread forks.
+    """
+    taken = threading.Event()
+
+    def hold() -> None:
+        with THREAD_LOCK:
+            taken.set()
+            time.sleep(seconds)
+
+    holder = threading.Thread(target=hold, name="lock holder", daemon=True)
+    holder.start()
+    taken.wait(10)
+    return holder
+
+
+def thread_lock_is_free(queue: Any) -> None:
+    """Child: report through ``queue`` whether :data:`THREAD_LOCK` can be taken within half a second."""
+    got = THREAD_LOCK.acquire(timeout=0.5)
+    if got:
+        THREAD_LOCK.release()
+    queue.put(got)
+
+
+def draw_random(queue: Any, seed: Any = None) -> None:
+    """Child: put one random number on ``queue``: from NumPy's global generator, or from a new one seeded ``seed``."""
+    import numpy as np
+
+    queue.put(float(np.random.random() if seed is None else np.random.default_rng(seed).random()))
+
+
+def in_children(method: str, target: Callable[..., None], args_for: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """Start one ``method`` child per tuple of ``args_for``, each running ``target(queue, *args)``; return what
+    they put on the queue, in the order it arrived. Every child is joined under a deadline."""
+    ctx: Any = multiprocessing.get_context(method)
+    queue = ctx.Queue()
+    children = [
+        ctx.Process(target=target, args=(queue, *args), name=f"{method}-{i}") for i, args in enumerate(args_for)
+    ]
+    for child in children:
+        child.start()
+    try:
+        return [queue.get(timeout=30) for _ in children]
+    finally:
+        run_with_deadline(children, 10)
+        queue.close()
+        queue.join_thread()
+
+
+def count_lines(path: str) -> int:
+    """Worker: the number of lines in the file at ``path`` (it opens the file itself)."""
+    with open(path) as f:
+        return sum(1 for _ in f)
 
 
 def what_the_child_sees(queue: Any) -> None:

@@ -42,6 +42,7 @@ __all__ = [
     "histogram_local",
     "histogram_locked",
     "histogram_racy",
+    "hold_lock",
     "run_counter",
     "run_until_lost",
 ]
@@ -247,6 +248,13 @@ def take_two_locks(first: Any, second: Any, ready: Any, done: Any, index: int) -
         time.sleep(HOLD_SECONDS)
         with second:
             done[index] = 1
+
+
+def hold_lock(lock: Any, taken: Any, seconds: float = 60.0) -> None:
+    """Take ``lock``, set the Event ``taken``, and keep the lock ``seconds`` (a process that dies holding it)."""
+    lock.acquire()
+    taken.set()
+    time.sleep(seconds)
 
 
 def take_two_locks_with_timeout(first: Any, second: Any, ready: Any, done: Any, index: int) -> None:

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import dataclass
 from multiprocessing import shared_memory
 
@@ -24,6 +25,7 @@ from helpers.shared_arrays import ArraySpec, _untracked, attach_array, mapped_bu
 
 __all__ = [
     "PythonRun",
+    "attach_and_close",
     "check_lifecycle",
     "check_normalized",
     "die_while_attached",
@@ -31,6 +33,7 @@ __all__ = [
     "normalize_row",
     "run_python",
     "segment_exists",
+    "survives_a_pool_worker",
     "touch_a_missing_page",
 ]
 
@@ -66,6 +69,44 @@ def double_in_place(name: str, count: int) -> None:
         segment.close()
 
 
+def attach_and_close(name: str) -> None:
+    """Attach to the segment ``name`` with ``SharedMemory``'s defaults (tracked by the resource tracker), then close.
+
+    What most code does, and the way to meet gh-82300 when this process has a resource tracker of its own.
+    """
+    shared_memory.SharedMemory(name=name).close()
+
+
+def survives_a_pool_worker(pool_first: bool, method: str = "fork", wait: float = 1.0) -> bool:
+    """Does a segment survive a pool worker that attached with tracking, when the pool was started before or after
+    the owner's resource tracker started (at the first segment)? Run as a program of its own; True if it survived.
+
+    The resource tracker starts lazily, on the first registration. A pool forked before it started has workers
+    without one; the first attach in such a worker starts the worker's own tracker, which unlinks the segment
+    when the worker exits.
+    """
+    import multiprocessing
+
+    ctx = multiprocessing.get_context(method)
+    if pool_first:
+        pool = ctx.Pool(1)
+        segment = shared_memory.SharedMemory(create=True, size=1024)
+    else:
+        segment = shared_memory.SharedMemory(create=True, size=1024)
+        pool = ctx.Pool(1)
+    pool.apply(attach_and_close, (segment.name,))
+    pool.close()
+    pool.join()  # the worker exits; a tracker of its own unlinks what it registered, a moment later
+    deadline = time.monotonic() + wait
+    while segment_exists(segment.name) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    survived = segment_exists(segment.name)
+    segment.close()
+    if survived:
+        segment.unlink()
+    return survived
+
+
 def die_while_attached(spec: ArraySpec) -> None:
     """Attach to a shared array, write to it, then die abruptly (``os._exit(3)``) without closing anything."""
     with attach_array(spec) as array:
@@ -80,6 +121,9 @@ def touch_a_missing_page() -> None:
     has no memory left behind it. The segment is unlinked before the crash,
     so nothing is left behind. (Linux; macOS cannot shrink shared memory.)
     """
+    import faulthandler
+
+    faulthandler.disable()  # a test runner's traceback dump on SIGBUS would only be noise: the death is the point
     segment = shared_memory.SharedMemory(create=True, size=2 * PAGE)
     segment.unlink()
     os.ftruncate(vars(segment)["_fd"], 0)  # the mapping stays two pages long; the memory behind it is gone
