@@ -14,6 +14,8 @@ import pytest
 
 from helpers import run_with_deadline
 from helpers.patterns import (
+    append_and_store,
+    append_in_place,
     check_pool_sums,
     check_queue_fix,
     die_on,
@@ -138,3 +140,16 @@ def test_pool_sums_check_takes_any_sequence_of_row_numbers() -> None:
     assert check_pool_sums(right, np.arange(4), DATA).passed
     assert not check_pool_sums(right, [True, False, True, False], DATA).passed
     assert not check_pool_sums(right, 4, DATA).passed  # not a sequence at all
+
+
+def test_a_list_in_a_manager_dict_changes_only_through_the_proxy() -> None:
+    """Lesson 06, section 3: appends to ``store[key]`` are lost; stored back under a lock, or nested, they arrive."""
+    with multiprocessing.Manager() as manager, multiprocessing.Pool(2) as pool:
+        store = manager.dict(plain=[], fixed=[], nested=manager.list())
+        lock = manager.Lock()
+        pool.starmap(append_in_place, [(store, "plain", n) for n in range(4)])
+        pool.starmap(append_and_store, [(store, lock, "fixed", n) for n in range(4)])
+        pool.starmap(append_in_place, [(store, "nested", n) for n in range(4)])
+        assert store["plain"] == []
+        assert sorted(store["fixed"]) == [0, 1, 2, 3]
+        assert sorted(store["nested"]) == [0, 1, 2, 3]

@@ -1,8 +1,9 @@
 """Helpers for the course *Sharing state between Python processes*.
 
-Worker functions live here, not in the notebooks, because the ``spawn`` and
-``forkserver`` start methods start a fresh interpreter that must *import* the
-function it runs; a function defined in a notebook cannot be imported.
+Worker functions live here, not in the notebooks, because ``spawn`` starts a
+fresh interpreter for each child and ``forkserver`` forks each child from a
+fresh server process: either way the child must *import* the function it runs,
+and a function defined in a notebook cannot be imported.
 
 Modules, by what they hold:
 

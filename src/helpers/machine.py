@@ -210,8 +210,9 @@ def describe_machine() -> str:
 def start_method() -> str:
     """Return the start method ``multiprocessing`` uses by default in this process, without fixing it.
 
-    ``fork`` is Linux's default up to Python 3.13, ``forkserver`` from 3.14;
-    macOS (since 3.8) and Windows use ``spawn``. Asking changes nothing:
+    ``fork`` is the default on Linux (and every POSIX system but macOS) up to
+    Python 3.13, ``forkserver`` from 3.14; macOS (since 3.8) and Windows use
+    ``spawn``. Asking changes nothing:
     ``multiprocessing.set_start_method(...)`` still works afterwards (unlike
     after ``multiprocessing.get_start_method()``, which fixes the default).
     ``get_all_start_methods()`` lists the platform's default first on every

@@ -67,7 +67,8 @@ MiB = 2**20
 HANDOFF_METHODS = ("pickle", "shared_memory", "shared_memory_with_copy", "fork")
 #: Never plan an array larger than this fraction of /dev/shm's free room.
 SHM_HEADROOM = 0.5
-#: ... nor larger than this fraction of the memory available (pickling holds ~3 copies).
+#: ... nor larger than this fraction of the memory available: while a pickled array travels, the parent and the
+#: worker each hold it as an array and as pickled bytes at the same moment: several copies at once.
 MEMORY_HEADROOM = 0.1
 
 Progress = Callable[[float, str], None]

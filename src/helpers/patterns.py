@@ -27,6 +27,8 @@ from helpers.measuring import best_time, ignore_interrupts
 from helpers.shared_arrays import ArraySpec, attach_array
 
 __all__ = [
+    "append_and_store",
+    "append_in_place",
     "check_pool_sums",
     "check_queue_fix",
     "die_on",
@@ -225,8 +227,36 @@ def take_one(queue: Any, timeout: float) -> None:
 
 
 def put_big(queue: Any, nbytes: int) -> None:
-    """Put one ``nbytes``-long bytes object on ``queue``. The process cannot exit until it has been read."""
+    """Put one ``nbytes``-long bytes object on ``queue``.
+
+    The queue's feeder thread writes it into a pipe, and the process waits for that thread before it exits.
+    Beyond the pipe's buffer (64 KiB on Linux) the write waits for a reader, so the process cannot exit until
+    someone reads the item.
+    """
     queue.put(b"x" * nbytes)
+
+
+# ----------------------------------------------------------------------------- manager workers
+
+
+def append_in_place(store: Any, key: str, item: Any) -> None:
+    """Worker: ``store[key].append(item)`` on a manager dict ``store``: the trap of section 3.
+
+    ``store[key]`` asks the manager for the value and gets a copy of the list; the append changes that copy,
+    which is then thrown away. Only a nested proxy (``manager.list()``) as the value makes this work.
+    """
+    store[key].append(item)
+
+
+def append_and_store(store: Any, lock: Any, key: str, item: Any) -> None:
+    """Worker: the fix for a plain list in a manager dict: read it, append, store it back, under ``lock``.
+
+    Without the lock two workers can read the same list and the second store drops the first one's item.
+    """
+    with lock:
+        items = store[key]
+        items.append(item)
+        store[key] = items
 
 
 # ----------------------------------------------------------------------------- exercise checks
