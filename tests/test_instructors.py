@@ -32,8 +32,19 @@ def outline_rows(text: str) -> list[tuple[int, str, int, str]]:
     return [(int(h) * 60 + int(m), what, int(t or 0), ex) for h, m, what, t, ex in ROW.findall(text)]
 
 
+def days(rows: list[tuple[int, str, int, str]]) -> list[list[tuple[int, str, int, str]]]:
+    """The outline's rows split into days: each day's table ends with an End row."""
+    split: list[list[tuple[int, str, int, str]]] = [[]]
+    for row in rows:
+        split[-1].append(row)
+        if row[1] == "End":
+            split.append([])
+    return [day for day in split if day]
+
+
 def check_outline(text: str) -> None:
-    """Raise AssertionError unless the outline lists every lesson in order with its own minutes and adds up."""
+    """Raise AssertionError unless the outline lists every lesson in order with its own minutes and adds up,
+    day by day, each day at most half a day long."""
     rows = outline_rows(text)
     lessons = [r for r in rows if re.match(r"\[\d\d ", r[1])]
     assert [r[1][1:3] for r in lessons] == [p.name[:2] for p in LESSONS], "one row per lesson, in order"
@@ -44,14 +55,19 @@ def check_outline(text: str) -> None:
         parts = [int(x) for x in re.findall(r"\d+", exercises)]
         assert parts and parts[0] == e, f"{path.name}: the guide says {exercises!r} of exercises, the lesson {e}"
         assert parts[1:] == each, f"{path.name}: per-exercise minutes {parts[1:]} differ from the headings' {each}"
-    assert rows[-1][1] == "End", "the outline ends with an End row"
-    for (start, what, teaching, exercises), (next_start, *_) in itertools.pairwise(rows):
-        minutes = teaching + int(re.match(r"\d*", exercises).group() or 0)
-        assert next_start == start + minutes, f"{what} starts at {start // 60}:{start % 60:02} and lasts {minutes} min"
-    length = rows[-1][0] - rows[0][0]
-    assert length <= HALF_DAY_MINUTES, f"the workshop takes {length} min, more than half a day"
-    breaks = sum(r[2] for r in rows if r[1] == "Break")
-    assert length == sum(sum(lesson_minutes(p)[:2]) for p in LESSONS) + breaks
+    assert rows and rows[-1][1] == "End", "the outline ends with an End row"
+    total = 0
+    for day in days(rows):
+        assert day[-1][1] == "End", "every day's table ends with an End row"
+        for (start, what, teaching, exercises), (next_start, *_) in itertools.pairwise(day):
+            minutes = teaching + int(re.match(r"\d*", exercises).group() or 0)
+            assert next_start == start + minutes, (
+                f"{what} starts at {start // 60}:{start % 60:02} and lasts {minutes} min"
+            )
+        length = day[-1][0] - day[0][0]
+        assert length <= HALF_DAY_MINUTES, f"a day of the workshop takes {length} min, more than half a day"
+        total += length - sum(r[2] for r in day if r[1] == "Break")
+    assert total == sum(sum(lesson_minutes(p)[:2]) for p in LESSONS)
 
 
 def test_the_guide_is_linked_from_the_readme() -> None:
@@ -70,7 +86,7 @@ def test_the_outline_check_can_fail() -> None:
     row = f"| {start // 60}:{start % 60:02} | {what} | {teaching} |"
     broken = [
         text.replace(row, f"| {start // 60}:{start % 60:02} | {what} | {teaching + 1} |"),
-        re.sub(r"^\| (\d+):(\d\d) \| End \|", r"| \1:59 | End |", text, flags=re.M),
+        re.sub(r"^\| (\d+):(\d\d) \| End \|", r"| \1:59 | End |", text, count=1, flags=re.M),
         "\n".join(line for line in text.splitlines() if "(notebooks/01_" not in line),
     ]
     for bad in broken:
