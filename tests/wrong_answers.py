@@ -10,7 +10,11 @@ swapped argument, a forgotten comma.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
+from pathlib import Path
+
+SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 
 
 @dataclass(frozen=True)
@@ -43,26 +47,17 @@ class Exercise:
     cells: tuple[str, ...] = field(default=())
 
 
-GUARDED = """
-import multiprocessing
-import sys
-
-result = []
-
-
-def square_numbers(numbers):
-    for n in numbers:
-        result.append(n * n)
-    print("Result (in process p1):", result)
+def solution_string(name: str, variable: str) -> str:
+    """The string literal a solution file assigns to ``variable``: wrong answers are made from it by one edit each."""
+    tree = ast.parse((SOLUTIONS / name).read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == variable for t in node.targets):
+            return str(ast.literal_eval(node.value))
+    raise LookupError(f"{name} assigns no string to {variable}")
 
 
-if __name__ == "__main__":
-    ctx = multiprocessing.get_context(sys.argv[1])
-    p1 = ctx.Process(target=square_numbers, args=([5, 10, 15],), name="p1")
-    p1.start()
-    p1.join()
-    print("Result (in main program):", result)
-"""
+#: Lesson 01, exercise 2's right answer: the script with the guard, as its solution file has it.
+GUARDED = solution_string("01_main_guard.py", "fixed_script")
 
 
 def script(text: str) -> str:
