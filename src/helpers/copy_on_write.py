@@ -3,7 +3,7 @@
 A forked child shares its parent's pages until one of the two writes to a page; then the kernel gives the
 writer a private copy of that page (copy-on-write). In CPython, *reading* an object writes to it: every
 use changes its reference count, which lives in the object. And a full collection of the cyclic garbage
-collector writes to the header of every container it tracks. So a child that only reads a list of a
+collector writes to the header of every container it tracks. So a child that only reads a list of half a
 million Python ints ends up copying most of the pages that hold them, while a child that sums the same
 numbers in a NumPy array (one buffer, which it never writes) copies almost nothing.
 
@@ -14,9 +14,9 @@ nothing but the demo, and because the result must not depend on the course's sta
 forks, the one method with inherited pages. Each measurement is the child's own ``Private_Dirty`` from
 ``/proc/self/smaps_rollup`` (Linux 4.14+), before and after the one thing it does.
 
-The data are big ints (10**9 and up), never small ints or interned strings: those are immortal on some
-versions (PEP 683; interned strings were immortal in 3.12 only), so their refcounts are not written and the
-demo would silently "work" there.
+The data are big ints (10**9 and up), never small ints or interned strings: from 3.12 those are immortal
+(PEP 683; strings interned at run time with ``sys.intern`` became mortal again in 3.13 and late 3.12 releases,
+gh-113993), so their refcounts are not written and the demo would silently "work" there.
 
 Sources: the ``gc.freeze()`` documentation ("avoid copy-on-write"; added in 3.7 by bpo-31558), PEP 683, and
 the discussion in bpo-40255 (gh-84436).

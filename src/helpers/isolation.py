@@ -282,9 +282,11 @@ class ScriptRun:
 #: What a script without the ``__main__`` guard does under forkserver (lesson 01, section 4): from which Python
 #: release on, (exit code, the class of the last error in its stderr). The fork server was meant to import the main
 #: script once, as it starts, but a renamed key (``main_path``) kept it from doing so until gh-126631 was fixed in
-#: 3.13.8 and 3.14.1 (not in 3.14.0, released a day earlier). Since then the server runs the unguarded script, whose
-#: ``start()`` fails there, so the server dies and the parent gets ``ConnectionResetError``. 3.15 ignores a failed
-#: preload by default (``set_forkserver_preload(on_error="ignore")``, gh-141860), and the child fails as under spawn.
+#: 3.13.8 and 3.14.1 (not in 3.14.0, released the same day as 3.13.8, 2025-10-07). Since then the server runs the
+#: unguarded script and dies there, so the parent gets ``ConnectionResetError``: at ``start()``, or, on releases
+#: before gh-143706 was fixed, at ``sys.argv[1]`` (the server ran the script without the parent's ``sys.argv``).
+#: 3.15 ignores a failed preload by default (``set_forkserver_preload(on_error="ignore")``, gh-141860), and the
+#: child fails as under spawn.
 UNGUARDED_FORKSERVER: tuple[tuple[tuple[int, int, int], tuple[int, str]], ...] = (
     ((3, 11, 0), (0, "RuntimeError")),
     ((3, 13, 8), (1, "ConnectionResetError")),
@@ -374,8 +376,8 @@ WHY_IT_SEES = {
     "fork": "fork copies the parent as it is at start(), list included",
     "spawn": "a spawn child is a new interpreter that imports helpers.isolation afresh: it gets no change the "
     "parent made",
-    "forkserver": "the fork server was started clean, before the parent changed its list, and the child is a "
-    "copy of the server, not of the parent",
+    "forkserver": "the fork server is a fresh interpreter, whenever it started, and the child is a copy of the "
+    "server, not of the parent: it imports helpers.isolation afresh",
 }
 
 

@@ -125,21 +125,24 @@ def sleep_until_stopped(ready: Any, cleaned: Any, seconds: float = 60.0) -> None
 
 
 def interrupt(process: BaseProcess) -> None:
-    """Send a running process SIGINT, as Ctrl-C would: ``Process.interrupt()``, new in Python 3.14.
+    """Send a running process SIGINT, as Ctrl-C would: ``Process.interrupt()``, new in Python 3.14 (POSIX only).
 
     Python raises ``KeyboardInterrupt`` in the process, so its ``finally``
     blocks and ``with`` exits run, unlike ``terminate()`` (SIGTERM) or
-    ``kill()`` (SIGKILL). Before 3.14 the same is ``os.kill(pid, SIGINT)``
-    on Linux and macOS; Windows has no equivalent there.
+    ``kill()`` (SIGKILL). Before 3.14 the same is ``os.kill(pid, SIGINT)``.
+    SIGINT is a POSIX signal: Windows cannot send it to another process on any
+    Python (gh-131913: "Behavior on Windows is undefined"), so there this raises.
     """
     if not isinstance(process, BaseProcess) or process.pid is None:
         raise ValueError(f"interrupt needs a started multiprocessing Process, got {process!r}")
+    if os.name != "posix":  # pragma: no cover - Windows
+        raise NotImplementedError(
+            "interrupting a process sends SIGINT, which Windows cannot send to another process; use terminate()"
+        )
     if sys.version_info >= (3, 14):
         process.interrupt()
-    elif hasattr(signal, "SIGKILL"):  # POSIX
+    else:
         os.kill(process.pid, signal.SIGINT)
-    else:  # pragma: no cover - Windows before 3.14
-        raise NotImplementedError("interrupting a process needs Python 3.14 on Windows; use terminate()")
 
 
 def stop_workers(executor: ProcessPoolExecutor, kill: bool = False) -> None:
