@@ -36,6 +36,10 @@ Modules, by what they hold:
 ``helpers.shared_arrays``
     NumPy arrays on ``SharedMemory`` that are always closed and unlinked
     (lesson 04's pattern, used by lessons 05 and 06).
+``helpers.subinterpreters``
+    Lesson 07 (Python 3.14+): subinterpreters and threads beside processes, what
+    crosses between interpreters, the traps, exercise checks. It imports on 3.11
+    to 3.13 too, and says there what it needs.
 """
 
 import os

@@ -1,0 +1,271 @@
+"""helpers.subinterpreters (lesson 07): its workers, experiments and checks.
+
+Most tests need Python 3.14 or later (``concurrent.interpreters``) and are skipped before, with the reason. The
+module itself must import everywhere, so that the rest of the course and its type checks work on 3.11 to 3.13.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import helpers.subinterpreters as si
+
+needs_314 = pytest.mark.skipif(bool(si.UNAVAILABLE), reason=si.UNAVAILABLE or "runs on Python 3.14+")
+
+
+def _subinterpreters() -> list[Any]:
+    from concurrent import interpreters
+
+    main = interpreters.get_main().id
+    return [i for i in interpreters.list_all() if i.id != main]
+
+
+@pytest.fixture
+def no_interpreters_left() -> Iterator[None]:
+    """Each test closes what it opened; this checks it, and closes anything left so the next test starts clean."""
+    yield
+    if si.UNAVAILABLE:
+        return
+    left = _subinterpreters()
+    for interp in left:
+        interp.close()
+    assert not left, f"the test left {len(left)} subinterpreter(s) open"
+
+
+def test_the_module_imports_everywhere_and_says_what_it_needs(capsys: pytest.CaptureFixture[str]) -> None:
+    if si.UNAVAILABLE:
+        assert si.UNAVAILABLE.startswith("lesson 07 needs Python 3.14 or later")
+        with pytest.raises(RuntimeError, match=r"needs Python 3\.14 or later.*requirements\.txt.*Binder"):
+            si.require_python_314()
+        with pytest.raises(RuntimeError, match=r"Run it with Python 3\.14 or later"):
+            si.share_and_write(1024)
+    else:
+        si.require_python_314()
+        assert "this lesson runs" in capsys.readouterr().out
+    assert si.spin(10) == sum(i * i % 7 for i in range(10))  # the workers need no Python 3.14
+
+
+@needs_314
+@pytest.mark.usefixtures("no_interpreters_left")
+class TestInterpreters:
+    def test_the_module_imports_in_a_subinterpreter_without_numpy(self) -> None:
+        """Workers that use module globals are pickled by name: the subinterpreter imports this module."""
+        from concurrent import interpreters
+
+        interp = interpreters.create()
+        try:
+            interp.exec(f"import {si.__name__}")
+            assert "numpy" not in interp.call(_loaded_modules)
+        finally:
+            interp.close()
+
+    def test_a_global_list_stays_empty_in_main(self) -> None:
+        from concurrent import interpreters
+
+        interp = interpreters.create()
+        try:
+            assert interp.call(si.fill_global_list, [1, 2, 3]) == 3
+            assert interp.call(si.result_here) == [1, 4, 9]
+            assert si.result == []
+            pid, me, thread = si.where_am_i()
+            sub_pid, sub_id, sub_thread = interp.call(si.where_am_i)
+            assert (sub_pid, sub_thread) == (pid, thread) and sub_id != me
+        finally:
+            interp.close()
+
+    def test_shareable_table_rows(self) -> None:
+        rows = {row[0]: row[1:] for row in si.shareable_table().rows}
+        assert rows["None"] == ["yes", "yes", "shared: the same object"]
+        assert rows["42"][2] == "shared: the same object"
+        assert rows["'text'"] == ["yes", "yes", "shared: a new, equal object"]
+        assert rows["(1, [2])"] == ["yes", "refused", "pickled: a copy"]
+        assert rows["memoryview(bytearray(8))"][2] == "shared: a view of the same memory"
+        assert rows["bytearray(8)"] == ["no", "refused", "pickled: a copy"]
+        assert rows["np.zeros(3)"][2] == "pickled, fails there: ImportError"
+        assert rows["threading.Lock()"][2] == "refused: NotShareableError"
+        custom = si.shareable_table([("a memoryview", memoryview(bytearray(b"ab")))])
+        assert custom.rows == [["a memoryview", "yes", "yes", "shared: a view of the same memory"]]
+
+    def test_the_table_undoes_its_write_into_a_shared_view(self) -> None:
+        buf = bytearray(b"xyz")
+        si.shareable_table([("view", memoryview(buf))])
+        assert buf == b"xyz"
+
+    def test_share_and_write_sees_the_write(self) -> None:
+        shared = si.share_and_write(2**20, repeats=1)
+        assert shared.seen_in_main
+        assert shared.claims()[0].endswith("True")
+        with pytest.raises(ValueError, match="nbytes must be a positive int"):
+            si.share_and_write(0)
+        with pytest.raises(ValueError, match="at least 2"):
+            si.share_and_write(1)
+
+    def test_a_numpy_array_changed_through_a_view(self) -> None:
+        from concurrent import interpreters
+
+        import numpy as np
+
+        numbers = np.arange(5, dtype=np.float64)
+        interp = interpreters.create()
+        try:
+            assert interp.call(si.double_elements, memoryview(numbers)) == 5
+        finally:
+            interp.close()
+        assert numbers.tolist() == [0.0, 2.0, 4.0, 6.0, 8.0]
+
+    def test_try_import(self) -> None:
+        assert si.try_import("json").ok
+        numpy = si.try_import("numpy")
+        assert numpy.error == (
+            "ImportError: module numpy._core._multiarray_umath does not support loading in subinterpreters"
+        )
+        assert str(numpy).startswith("import numpy: fails, ImportError")
+        import numpy as np  # the failure stayed in the subinterpreter: NumPy works here
+
+        assert np.arange(3).sum() == 3
+        with pytest.raises(ValueError, match="module must be a module name"):
+            si.try_import("os; import sys")
+        with pytest.raises(ValueError, match="a list of module names"):
+            si.import_table("json")
+        table = si.import_table(("json", "helpers.measuring"))
+        assert [row[:2] for row in table.rows] == [["json", "yes"], ["helpers.measuring", "no"]]
+
+    def test_describe_error_gives_the_first_cause(self) -> None:
+        from concurrent import interpreters
+
+        interp = interpreters.create()
+        try:
+            with pytest.raises(interpreters.ExecutionFailed) as caught:
+                interp.exec("1 / 0")
+            assert si.describe_error(caught.value) == "ZeroDivisionError: division by zero"
+            with pytest.raises(interpreters.NotShareableError) as refused:
+                interp.call(_uses_a_default)
+            # pickled by name, and this test module is not on the subinterpreter's import path
+            assert si.describe_error(refused.value) == f"ModuleNotFoundError: No module named {__name__!r}"
+        finally:
+            interp.close()
+
+    def test_compare_workers_on_little_work(self) -> None:
+        times = si.compare_workers(work=40_000, workers=2, repeats=2)
+        assert set(times.seconds) == {"serial", "processes", "interpreters", "threads"}
+        assert all(len(t) == 2 for t in times.seconds.values())
+        assert len(times.claims()) == 2
+        assert str(times).startswith("processes ")
+        with pytest.raises(ValueError, match="work must be an int"):
+            si.compare_workers(work=10)
+        with pytest.raises(ValueError, match="kind must be one of"):
+            times.speedup("serial")
+
+    def test_worker_times_claims(self) -> None:
+        """Within a round the ways are compared: a slow round cannot make threads look faster than serial."""
+        rounds = {"serial": [1.0, 3.0, 1.0], "processes": [0.5, 1.5, 0.55], "interpreters": [0.55, 1.6, 0.5]}
+        gil = si.WorkerTimes(2, 2, True, {**rounds, "threads": [1.0, 3.1, 0.95]})
+        assert gil.speedup("threads") == pytest.approx(1.0)
+        assert [c.rsplit(": ", 1)[1] for c in gil.claims()] == ["True", "True"]
+        fast_threads = si.WorkerTimes(2, 2, True, {**rounds, "threads": [0.5, 1.5, 0.5]})
+        assert [c.rsplit(": ", 1)[1] for c in fast_threads.claims()] == ["False", "True"]
+        slow_interpreters = si.WorkerTimes(2, 2, True, {**rounds, "interpreters": [2.0, 6.0, 2.0], "threads": [1] * 3})
+        assert slow_interpreters.claims()[1].endswith("False")
+        free = si.WorkerTimes(2, 2, False, {**rounds, "threads": [0.5, 1.5, 0.5]})
+        assert free.claims()[0].startswith("threads, with no GIL") and free.claims()[0].endswith("True")
+
+    def test_start_costs_and_claims(self) -> None:
+        costs = si.start_costs(repeats=1)
+        assert {"thread", "interpreter", "spawn"} <= set(costs)
+        assert all(c.endswith(("True", "False")) for c in si.start_claims(costs))
+        with pytest.raises(ValueError, match="no 'spawn' time"):
+            si.start_claims({"thread": 1.0, "interpreter": 1.0})
+
+    def test_thread_race_strategies(self) -> None:
+        assert si.thread_race("read, call, write").lost > 0
+        assert si.thread_race("+= 1", increments=50_000, tries=1).lost == 0  # with the GIL; not on free threads
+        assert si.thread_race("read, call, write, locked", increments=20_000).lost == 0
+        with pytest.raises(ValueError, match="unknown strategy"):
+            si.thread_race("nope")
+        with pytest.raises(ValueError, match="switch_interval"):
+            si.thread_race(switch_interval=0)
+        assert sys.getswitchinterval() == pytest.approx(0.005)
+
+    def test_fork_while_open_crashes_the_child(self) -> None:
+        # CPython gh-139759. If this fails because the child now exits 0, the bug was fixed: update lesson 07.
+        assert si.fork_while_open() == -11
+
+    def test_no_fork_context(self) -> None:
+        assert si.no_fork_context().get_start_method() in ("forkserver", "spawn")
+
+    def test_interrupt_waits_for_the_subinterpreter(self) -> None:
+        outcome = si.interrupt_during_exec(loop_seconds=0.3, sent_after=0.05)
+        assert outcome.loop_finished and outcome.raised_after is not None and outcome.raised_after >= 0.3
+        assert all(c.endswith("True") for c in outcome.claims())
+        with pytest.raises(ValueError, match="sent_after < loop_seconds"):
+            si.interrupt_during_exec(loop_seconds=0.1, sent_after=0.2)
+
+
+@needs_314
+@pytest.mark.usefixtures("no_interpreters_left")
+class TestChecks:
+    def test_read_before_close(self) -> None:
+        from concurrent import interpreters
+
+        worker = interpreters.create()
+        results_queue = interpreters.create_queue()
+        worker.call(si.put_squares, results_queue, 5)
+        worker.close()
+        late = [results_queue.get() for _ in range(5)]
+        text = str(si.check_read_before_close(late, worker))
+        assert "✘ 5 item(s) came back as UNBOUND" in text and "✔ worker is closed" in text
+        assert si.check_read_before_close([0, 1, 4, 9, 16], worker).passed
+        still_open = interpreters.create()
+        try:
+            text = str(si.check_read_before_close([0, 1, 4, 9, 16], still_open))
+            assert "✘ worker is still open" in text
+        finally:
+            still_open.close()
+        assert "generator" in str(si.check_read_before_close((x for x in []), worker))
+        assert "read all 5" in str(si.check_read_before_close([0, 1], worker))
+        assert "should be the interpreter you created" in str(si.check_read_before_close([0, 1, 4, 9, 16], None))
+
+    def test_shared_fill(self) -> None:
+        from concurrent import interpreters
+
+        buf = bytearray(1000)
+        assert "filled a copy" in str(si.check_shared_fill(buf, 1000))
+        assert "the call raised" in str(si.check_shared_fill(buf, None))
+        interp = interpreters.create()
+        try:
+            filled = interp.call(si.fill_squares, memoryview(buf))
+        finally:
+            interp.close()
+        assert si.check_shared_fill(buf, filled).passed  # outside a notebook no cell is read
+        assert "filled should be what interp.call returned" in str(si.check_shared_fill(buf, None))
+        half = bytearray(buf[:500]) + bytearray(500)
+        assert "only the first 500 bytes" in str(si.check_shared_fill(half, 1000))
+        assert "should be the bytearray" in str(si.check_shared_fill(b"x", 1))
+
+
+def test_the_check_reads_whether_a_subinterpreter_ran_the_fill() -> None:
+    source = "filled = interp.call(fill_squares, memoryview(buf))"
+    assert si._calls_in_a_subinterpreter(source, "fill_squares") is True
+    assert si._calls_in_a_subinterpreter("filled = fill_squares(memoryview(buf))", "fill_squares") is False
+    assert si._calls_in_a_subinterpreter(None, "fill_squares") is None
+
+
+def test_table_rows_must_fit_the_header() -> None:
+    assert str(si.Table(["a", "bb"], [["1", "2"]])) == "a  bb\n1  2"
+    with pytest.raises(ValueError, match="every row needs 2 cells"):
+        si.Table(["a", "bb"], [["1"]])
+
+
+def _loaded_modules() -> tuple[str, ...]:
+    import sys
+
+    return tuple(sys.modules)
+
+
+def _uses_a_default(n: int = 1) -> int:
+    """A function with a default value: not stateless, so a subinterpreter gets it by name."""
+    return n
