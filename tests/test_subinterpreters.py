@@ -1,4 +1,4 @@
-"""helpers.subinterpreters (lesson 07): its workers, experiments and checks.
+"""helpers.subinterpreters (lesson 07): its workers, experiments and checks, and release_all's part for interpreters.
 
 Most tests need Python 3.14 or later (``concurrent.interpreters``) and are skipped before, with the reason. The
 module itself must import everywhere, so that the rest of the course and its type checks work on 3.11 to 3.13.
@@ -7,12 +7,15 @@ module itself must import everywhere, so that the rest of the course and its typ
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import helpers.subinterpreters as si
+from helpers.cleanup import release_all
 
 needs_314 = pytest.mark.skipif(bool(si.UNAVAILABLE), reason=si.UNAVAILABLE or "runs on Python 3.14+")
 
@@ -258,6 +261,47 @@ def test_table_rows_must_fit_the_header() -> None:
     assert str(si.Table(["a", "bb"], [["1", "2"]])) == "a  bb\n1  2"
     with pytest.raises(ValueError, match="every row needs 2 cells"):
         si.Table(["a", "bb"], [["1"]])
+
+
+@needs_314
+@pytest.mark.usefixtures("no_interpreters_left")
+class TestReleaseAll:
+    def test_closes_interpreters_and_shuts_interpreter_pools_down(self) -> None:
+        from concurrent import interpreters
+        from concurrent.futures import InterpreterPoolExecutor
+
+        left_open = interpreters.create()
+        pool = InterpreterPoolExecutor(2)
+        assert list(pool.map(si.spin, [10, 10])) == [si.spin(10)] * 2
+        text = str(release_all())
+        assert "✔ shut down 1 InterpreterPoolExecutor (and closed their interpreters)" in text
+        assert "✔ closed 1 subinterpreter\n" in text
+        assert "✘" not in text
+        assert _subinterpreters() == []
+        assert pool._shutdown and not any(t.is_alive() for t in pool._threads)
+        del left_open  # closed already: dropping it raises nothing
+
+    def test_a_running_interpreter_is_reported_not_hidden(self) -> None:
+        from concurrent import interpreters
+
+        busy = interpreters.create()
+        started = threading.Event()
+        runner = threading.Thread(target=_run_for_a_while, args=(busy, started))
+        runner.start()
+        started.wait(10)
+        time.sleep(0.05)  # the thread is inside busy.call now
+        try:
+            text = str(release_all())
+            assert "✘ could not close a subinterpreter (one that runs code in another thread cannot be" in text
+            assert "InterpreterError: interpreter running" in text
+        finally:
+            runner.join(10)
+        assert "✔ closed 1 subinterpreter" in str(release_all())
+
+
+def _run_for_a_while(interp: Any, started: threading.Event) -> None:
+    started.set()
+    interp.call(time.sleep, 0.6)
 
 
 def _loaded_modules() -> tuple[str, ...]:

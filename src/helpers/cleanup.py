@@ -163,6 +163,19 @@ def _release_running(released: Released, user_ns: dict[str, Any]) -> None:
             lambda: [e for e in _live(ProcessPoolExecutor) if e._processes],
             _stop_workers,
         ),
+        (  # Python 3.14+: its worker threads close their interpreters as they end
+            "shut down {} InterpreterPoolExecutor{s} (and closed their interpreters)",
+            "shut down an InterpreterPoolExecutor",
+            _open_interpreter_pools,
+            _shut_interpreter_pool,
+        ),
+        (  # Python 3.14+: interpreters.create()'s, left open; one running code in another thread cannot be closed
+            "closed {} subinterpreter{s}",
+            "close a subinterpreter (one that runs code in another thread cannot be: let it finish, or restart "
+            "the kernel)",
+            _open_interpreters,
+            _close,
+        ),
         (
             "shut down {} manager{s} (and the segments it tracked)",
             "shut down a manager",
@@ -210,6 +223,38 @@ def _kill_loky(executor: Any) -> None:
     with loky._executor_lock:
         if loky._executor is executor:
             loky._executor = loky._executor_kwargs = None
+
+
+def _open_interpreter_pools() -> list[Any]:
+    """``InterpreterPoolExecutor``\\ s (Python 3.14+) not shut down yet; none if the notebook never used one."""
+    module = sys.modules.get("concurrent.futures.interpreter")
+    return [] if module is None else [e for e in _live(module.InterpreterPoolExecutor) if not e._shutdown]
+
+
+def _shut_interpreter_pool(executor: Any) -> None:
+    """Cancel an ``InterpreterPoolExecutor``'s pending tasks and wait a grace period for its running ones.
+
+    Each worker thread closes its interpreter as it ends. A task still running after the grace period is left to
+    run (code in an interpreter cannot be interrupted) and reported.
+    """
+    executor.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + GRACE_SECONDS
+    for thread in list(executor._threads):
+        thread.join(max(0.0, deadline - time.monotonic()))
+    if any(thread.is_alive() for thread in executor._threads):
+        raise RuntimeError(
+            f"a task still ran in one of its interpreters after {GRACE_SECONDS:g} s, and code in an interpreter "
+            "cannot be interrupted: let it finish, or restart the kernel"
+        )
+
+
+def _open_interpreters() -> list[Any]:
+    """Subinterpreters that ``concurrent.interpreters`` created (Python 3.14+) and that still exist."""
+    module = sys.modules.get("concurrent.interpreters")
+    if module is None:
+        return []
+    ours = {module.get_main().id, module.get_current().id}
+    return [i for i in module.list_all() if i.id not in ours and i.whence == "_interpreters module"]
 
 
 def _close(thing: Any) -> None:
@@ -362,7 +407,8 @@ def release_all() -> Released:
     """Release everything the notebook created, from any point of a lesson, and say what was released.
 
     In this order: contexts kept open across cells (``ExitStack``), Dask clients and clusters, joblib's
-    workers, ``multiprocessing`` pools, ``ProcessPoolExecutor``\\ s (stuck tasks included), managers, and
+    workers, ``multiprocessing`` pools, ``ProcessPoolExecutor``\\ s (stuck tasks included),
+    ``InterpreterPoolExecutor``\\ s and the subinterpreters still open (Python 3.14+), managers, and
     processes this kernel started that still run; then the shared memory segments the notebook holds (closed,
     and unlinked where the resource tracker would unlink them when the kernel stops); the course's scratch
     folders; the notebook's variables, the output history and the last error (``%reset -f``; a traceback
