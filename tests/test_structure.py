@@ -158,6 +158,13 @@ class TestAnatomy:
                     )
 
 
+def test_a_lesson_for_a_newer_python_checks_it_first() -> None:
+    """Lesson 07 needs Python 3.14+: its first code cell says so, and stops Run All, on an older Python, before any
+    import that would fail there. (The tests skip it there, with the reason; this file reads it on every Python.)"""
+    first = next(c for c in read(NOTEBOOKS / "07_past_processes.ipynb").cells if c.cell_type == "code")
+    assert "require_python_314()" in first.source, "lesson 07's first code cell calls require_python_314()"
+
+
 def test_every_solution_is_used_by_a_lesson() -> None:
     used = {target for path in LESSONS for target in LOAD.findall(markdown(read(path)))}
     files = {f"solutions/{p.name}" for p in (NOTEBOOKS / "solutions").glob("*.py")}

@@ -132,6 +132,19 @@ def queue_fix(body: str) -> str:
     )
 
 
+def read_before_close(body: str) -> str:
+    """An answer to lesson 07's exercise 1 (the starter's reset line, a new queue and interpreter, then the rest)."""
+    return (
+        "results = worker = None\nresults_queue = interpreters.create_queue()\nworker = interpreters.create()\n"
+        "worker.call(put_squares, results_queue, 5)\n" + body
+    )
+
+
+def shared_fill(call: str) -> str:
+    """An answer to lesson 07's exercise 2 (the starter's reset line, a new buffer, then the student's call)."""
+    return f"filled = None\nbuf = bytearray(2**20)\n{call}"
+
+
 EXERCISES: tuple[Exercise, ...] = (
     Exercise(
         "00_welcome_and_setup",
@@ -163,7 +176,7 @@ EXERCISES: tuple[Exercise, ...] = (
             Answer(
                 "all True",
                 "predictions = {'fork': True, 'spawn': True, 'forkserver': True}",
-                ("spawn: the child saw [], so False", "new interpreter", "fork server was started clean"),
+                ("spawn: the child saw [], so False", "new interpreter", "fork server is a fresh interpreter"),
             ),
             Answer(
                 "all False",
@@ -545,5 +558,101 @@ EXERCISES: tuple[Exercise, ...] = (
             ),
         ),
         cells=("lesson = ExitStack()",),  # section 1's pool and data
+    ),
+    # Lesson 07 needs Python 3.14+; tests/test_exercises.py skips it, with the reason, on older Pythons.
+    Exercise(
+        "07_past_processes",
+        1,
+        "check_read_before_close(results, worker)",
+        "07_read_before_close.py",
+        (
+            Answer(
+                "read, then close",
+                read_before_close("results = [results_queue.get() for _ in range(5)]\nworker.close()"),
+            ),
+            Answer(
+                "a loop, then close",
+                read_before_close(
+                    "results = []\nfor _ in range(5):\n    results.append(results_queue.get())\nworker.close()"
+                ),
+            ),
+            Answer(
+                "the starter: close, then read",
+                read_before_close("worker.close()\nresults = [results_queue.get() for _ in range(5)]"),
+                ("UNBOUND", "Read the queue first"),
+            ),
+            Answer(
+                "never closed",
+                read_before_close("results = [results_queue.get() for _ in range(5)]"),
+                ("still open", "worker.close()"),
+                undo="worker.close()",
+            ),
+            Answer(
+                "one get for all",
+                read_before_close("results = results_queue.get()\nworker.close()"),
+                ("should be a list", "read all 5"),
+            ),
+            Answer(
+                "a generator, read after the close",
+                read_before_close("results = (results_queue.get() for _ in range(5))\nworker.close()"),
+                ("generator", "after the close"),
+            ),
+            Answer(
+                "four of five",
+                read_before_close("results = [results_queue.get() for _ in range(4)]\nworker.close()"),
+                ("4 item(s)", "read all 5"),
+            ),
+        ),
+        setup="from helpers.subinterpreters import put_squares",
+        cells=("interp = interpreters.create()",),  # section 1: imports interpreters
+    ),
+    Exercise(
+        "07_past_processes",
+        2,
+        "check_shared_fill(buf, filled)",
+        "07_share_the_buffer.py",
+        (
+            Answer("a view of buf", shared_fill("filled = interp.call(fill_squares, memoryview(buf))")),
+            Answer(
+                "a view, through a pool",
+                "from concurrent.futures import InterpreterPoolExecutor\n\n"
+                + shared_fill(
+                    "with InterpreterPoolExecutor(1) as pool:\n"
+                    "    filled = pool.submit(fill_squares, memoryview(buf)).result()"
+                ),
+            ),
+            Answer(
+                "the starter: the bytearray itself",
+                shared_fill("filled = interp.call(fill_squares, buf)"),
+                ("filled a copy", "memoryview(buf)"),
+            ),
+            Answer(
+                "bytes of it",
+                shared_fill("filled = interp.call(fill_squares, bytes(buf))"),
+                ("the call raised", "memoryview(buf)"),
+            ),
+            Answer(
+                "a view of a copy",
+                shared_fill("filled = interp.call(fill_squares, memoryview(buf[:]))"),
+                ("another buffer", "memoryview(buf)"),
+            ),
+            Answer(
+                "half a view",
+                shared_fill("filled = interp.call(fill_squares, memoryview(buf)[: len(buf) // 2])"),
+                ("only the first 524288 bytes", "whole buf"),
+            ),
+            Answer(
+                "filled here, not there",
+                shared_fill("filled = fill_squares(memoryview(buf))"),
+                ("the main interpreter filled buf itself", "interp.call"),
+            ),
+            Answer(
+                "the result not kept",
+                shared_fill("interp.call(fill_squares, memoryview(buf))"),
+                ("filled should be what interp.call returned",),
+            ),
+        ),
+        setup="from helpers.subinterpreters import fill_squares",
+        cells=("interp = interpreters.create()",),  # section 1's interp
     ),
 )
