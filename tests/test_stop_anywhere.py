@@ -63,7 +63,7 @@ SCENARIOS: dict[str, list[list[tuple[str, float | None]]]] = {
             ("with InterpreterPoolExecutor(workers) as pool:", None),
             ("times = compare_workers(", 0.8),
         ],
-        [  # processes being started and joined, interrupted; exercise 1's worker left open
+        [  # processes being started and joined, interrupted; then exercise 1's starter, a queue of UNBOUND items
             ("interp = interpreters.create()", None),
             ("start_claims(start_costs())", 0.15),
             ("from helpers.subinterpreters import put_squares", None),
