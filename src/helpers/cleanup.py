@@ -149,7 +149,12 @@ def _release_running(released: Released, user_ns: dict[str, Any]) -> None:
             _close,
         ),
         ("closed {} Dask client{s}", "close a Dask client", _open_dask_clients, _close),
-        ("shut down {} Dask cluster{s} (scheduler and workers)", "close a Dask cluster", _open_dask_clusters, _close),
+        (
+            "shut down {} Dask cluster{s} (scheduler and workers)",
+            "close a Dask cluster",
+            _open_dask_clusters,
+            _close_dask_cluster,
+        ),
         ("shut down {} joblib worker pool{s}", "shut down joblib's workers", _open_loky_executor, _kill_loky),
         (  # a pool that is running or only closed still has its workers
             "terminated {} process pool{s}",
@@ -259,6 +264,27 @@ def _open_interpreters() -> list[Any]:
 
 def _close(thing: Any) -> None:
     thing.close()
+
+
+def _close_dask_cluster(cluster: Any) -> None:
+    """Close a Dask cluster, also one that an interrupted cell left half started or half stopped.
+
+    While it closes, ``distributed`` asserts that each of its workers has reached a final state; a cluster
+    interrupted while a worker was still starting or leaving (``Status.init``, ``Status.closing_gracefully``)
+    fails that check with an ``AssertionError`` half-way through. Then its scheduler and event loop are closed
+    here, and its worker processes are stopped with the other stray children at the end of ``release_all``.
+    """
+    try:
+        cluster.close()
+    except AssertionError:
+        from distributed.core import Status
+
+        with contextlib.suppress(Exception):
+            if getattr(cluster, "scheduler", None) is not None:
+                cluster.sync(cluster.scheduler.close, callback_timeout=GRACE_SECONDS)
+        cluster.status = Status.closed
+        with contextlib.suppress(Exception):
+            cluster._loop_runner.stop()
 
 
 def _terminate(pool: Any) -> None:
