@@ -38,6 +38,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "tests"))
+import background
 import leftovers
 from cell_outputs import describe_outputs
 
@@ -125,6 +126,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.skip(reason=UNAVAILABLE))
     last = [item for item in items if item.path.name == "test_leftovers.py"]
     items[:] = [item for item in items if item.path.name != "test_leftovers.py"] + last
+    mypy = background.executable("mypy")
+    if mypy and any(item.name == "test_mypy_finds_nothing_in_the_helpers" for item in items):
+        background.start("mypy", mypy)  # beside the lessons; tests/test_lint.py reads the result
+
+
+def pytest_sessionfinish() -> None:
+    background.stop_all()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -226,7 +226,7 @@ def test_race_explorer_redraws_when_a_learner_moves_a_slider_and_clicks_run(page
         readout = workers.locator(".widget-readout")
         # The readout is filled in after the slider is drawn: wait for it rather than read it at once.
         page.wait_for_function("el => el.textContent.trim() !== ''", arg=readout.element_handle(), timeout=30_000)
-        assert readout.inner_text().strip() == "4"
+        assert (readout.text_content() or "").strip() == "4"  # the same property the wait read
         handle = workers.locator(".noUi-handle")
         plot = explorer.locator(".jp-OutputArea-output img")
 

@@ -101,7 +101,8 @@ def test_a_pool_worker_unlinks_the_owners_segment_only_if_forked_before_its_trac
     tracker, and their own unlinks the segment; forkserver (and spawn) workers are safe in either order."""
     code = (
         "import sys\nfrom helpers.segments import survives_a_pool_worker\n"
-        f"sys.exit(int(survives_a_pool_worker(True, {method!r})) * 2 + int(survives_a_pool_worker(False, {method!r})))"
+        f"sys.exit(int(survives_a_pool_worker(True, {method!r}, wait=0.4)) * 2"
+        f" + int(survives_a_pool_worker(False, {method!r}, wait=0.4)))"
     )
     run = run_python(code)
     pool_first, segment_first = divmod(run.returncode, 2)
