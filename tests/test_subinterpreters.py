@@ -285,23 +285,25 @@ class TestReleaseAll:
         from concurrent import interpreters
 
         busy = interpreters.create()
-        started = threading.Event()
-        runner = threading.Thread(target=_run_for_a_while, args=(busy, started))
+        gate = interpreters.create_queue()
+        runner = threading.Thread(target=_wait_at, args=(busy, gate))
         runner.start()
-        started.wait(10)
-        time.sleep(0.05)  # the thread is inside busy.call now
+        deadline = time.monotonic() + 10
+        while not busy.is_running() and time.monotonic() < deadline:
+            time.sleep(0.01)
         try:
+            assert busy.is_running(), "the interpreter never started running in its thread"
             text = str(release_all())
             assert "✘ could not close a subinterpreter (one that runs code in another thread cannot be" in text
             assert "InterpreterError: interpreter running" in text
         finally:
+            gate.put(None)  # let it finish: it blocks until now, so release_all above always saw it running
             runner.join(10)
         assert "✔ closed 1 subinterpreter" in str(release_all())
 
 
-def _run_for_a_while(interp: Any, started: threading.Event) -> None:
-    started.set()
-    interp.call(time.sleep, 0.6)
+def _wait_at(interp: Any, gate: Any) -> None:
+    interp.call(gate.get, timeout=10)
 
 
 def _loaded_modules() -> tuple[str, ...]:
