@@ -83,9 +83,9 @@ from helpers.cleanup import (  # noqa: E402
     course_segment_name,
     find_leftovers,
     main,
-    register_this_process,
     reset,
 )
+from helpers.registry import register_this_process  # noqa: E402
 
 linux = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
 as_root = pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="chown to another user needs root")
@@ -255,6 +255,19 @@ def test_reset_command_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture[str
     finally:
         with contextlib.suppress(FileNotFoundError):
             segment.unlink()
+
+
+def test_the_command_runs_without_a_warning(tmp_path: Path) -> None:
+    """`python -m helpers.cleanup` used to print runpy's RuntimeWarning ("found in sys.modules after import of
+    package 'helpers' ... unpredictable behaviour"): `import helpers` imported helpers.cleanup itself."""
+    run = subprocess.run(
+        [sys.executable, "-m", "helpers.cleanup", "--dry-run", "--course-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == "", run.stderr
 
 
 def test_a_dask_cluster_that_fails_its_own_close_is_still_shut_down() -> None:

@@ -17,6 +17,8 @@ Modules, by what they hold:
 ``helpers.cleanup``
     Release what a lesson created (the Clean up cell of every lesson, from any point);
     ``python -m helpers.cleanup`` removes this user's leftovers after a crashed kernel.
+``helpers.registry``
+    The record of which processes use the course, which that command reads.
 ``helpers.isolation``
     Lesson 01: workers and checks for process isolation.
 ``helpers.shared_ctypes``
@@ -46,14 +48,14 @@ import os
 
 #: Set in the environment on import; every process a lesson starts afterwards (spawn,
 #: forkserver, scripts) inherits it, so `python -m helpers.cleanup` can find strays.
-#: (Defined here, not in helpers.cleanup, so that `python -m helpers.cleanup` does not
-#: import its own module twice.)
+#: (Defined here, and the registry kept in helpers.registry, so that `python -m helpers.cleanup`
+#: does not find its own module imported already.)
 PROCESS_MARKER = "MP_SHARED_STATE_COURSE"
 os.environ.setdefault(PROCESS_MARKER, "1")
 
-from helpers.cleanup import register_this_process  # noqa: E402
 from helpers.deadline import DeadlineReport, run_with_deadline  # noqa: E402
 from helpers.machine import setup_report, shm_room, start_method, usable_cpus  # noqa: E402
+from helpers.registry import register_this_process  # noqa: E402
 
 register_this_process()  # so that python -m helpers.cleanup knows this kernel's processes after a crash
 

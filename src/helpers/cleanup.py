@@ -22,8 +22,6 @@ import argparse
 import contextlib
 import functools
 import gc
-import json
-import multiprocessing
 import os
 import re
 import secrets
@@ -43,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers import PROCESS_MARKER
+from helpers.registry import alive, read_cmdline, registered, registry_dir, start_time
 
 __all__ = [
     "HELPER_PROCESSES",
@@ -51,7 +50,6 @@ __all__ = [
     "Released",
     "course_segment_name",
     "find_leftovers",
-    "register_this_process",
     "release_all",
     "reset",
     "unlink_segment",
@@ -378,8 +376,8 @@ def _stray_children(me: int) -> list[int]:
         for task in Path(f"/proc/{pid}/task").glob("*"):
             with contextlib.suppress(OSError, ValueError):
                 todo += [int(c) for c in (task / "children").read_text().split()]
-        infrastructure = pid != me and _ppid(pid) == me and HELPER_PROCESSES.search(_read_cmdline(Path(f"/proc/{pid}")))
-        if pid != me and not infrastructure and _alive(pid):
+        infrastructure = pid != me and _ppid(pid) == me and HELPER_PROCESSES.search(read_cmdline(Path(f"/proc/{pid}")))
+        if pid != me and not infrastructure and alive(pid):
             found.append(pid)
     return found
 
@@ -404,7 +402,7 @@ def _stop_strays(released: Released) -> None:
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + GRACE_SECONDS
     for pid in strays:
-        while _alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -487,62 +485,6 @@ def release_all() -> Released:
 # ---------------------------------------------------------------- after a crash: python -m helpers.cleanup
 
 
-def _registry_dir() -> Path:
-    """Where processes that use the course record themselves: one folder per user, in the temporary folder."""
-    return Path(tempfile.gettempdir()) / f"mpcourse-{os.getuid()}"
-
-
-def _start_time(pid: int | str) -> int | None:
-    """When a process started (clock ticks since boot, from /proc), to tell it from a later one with its PID."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _read_cmdline(pid_dir: Path) -> str:
-    try:
-        return (pid_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return ""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
-
-
-def register_this_process(registry: Path | None = None) -> None:
-    """Record that this process uses the course: its PID, start time and command line (Linux only).
-
-    ``import helpers`` calls it in every kernel or script that is not itself a ``multiprocessing`` child, so
-    that ``python -m helpers.cleanup`` can recognize the processes it leaves behind after a crash, even a
-    ``fork`` child, which carries its parent's command line and nothing else of the course. Records of
-    processes that have ended are pruned here. Never raises: the record is a convenience for the clean-up.
-    """
-    if not Path("/proc/self/stat").exists() or multiprocessing.parent_process() is not None:
-        return
-    folder = registry or _registry_dir()
-    with contextlib.suppress(OSError):
-        folder.mkdir(mode=0o700, exist_ok=True)
-        for entry in folder.glob("[0-9]*"):
-            with contextlib.suppress(OSError, ValueError):
-                if _start_time(entry.name) != json.loads(entry.read_text())["start"]:
-                    entry.unlink()
-        record = {"start": _start_time("self"), "cmdline": _read_cmdline(Path("/proc/self"))}
-        (folder / str(os.getpid())).write_text(json.dumps(record))
-
-
-def _registered(registry: Path) -> dict[int, dict[str, Any]]:
-    records = {}
-    for entry in registry.glob("[0-9]*") if registry.is_dir() else []:
-        with contextlib.suppress(OSError, ValueError):
-            records[int(entry.name)] = json.loads(entry.read_text())
-    return records
-
-
 @dataclass(frozen=True)
 class _Process:
     """What /proc tells about one process of this user."""
@@ -566,7 +508,7 @@ def _processes(proc: Path, uid: int) -> dict[int, _Process]:
             environ = frozenset((pid_dir / "environ").read_bytes().split(b"\0"))
         except (OSError, ValueError, IndexError):
             continue
-        found[int(pid_dir.name)] = _Process(int(pid_dir.name), ppid, _read_cmdline(pid_dir), cwd, environ)
+        found[int(pid_dir.name)] = _Process(int(pid_dir.name), ppid, read_cmdline(pid_dir), cwd, environ)
     return found
 
 
@@ -632,8 +574,8 @@ def find_leftovers(
     segments = tuple(p for p in mine if p.name.startswith(SEGMENT_PREFIX) and p.name not in mapped)
     semaphores = tuple(p for p in mine if p.name.startswith("sem.mp-") and p.name not in mapped)
 
-    records = _registered(Path(registry) if registry is not None else _registry_dir())
-    owners = {pid for pid, record in records.items() if _start_time(pid) == record.get("start")}
+    records = registered(Path(registry) if registry is not None else registry_dir())
+    owners = {pid for pid, record in records.items() if start_time(pid) == record.get("start")}
     owner_cmdlines = {record.get("cmdline") for record in records.values()} - {None, ""}
     marker = f"{PROCESS_MARKER}=1".encode()
     folder = str(Path(course_dir).resolve()) if course_dir else None
@@ -684,7 +626,7 @@ def reset(leftovers: Leftovers, grace: float = GRACE_SECONDS) -> list[str]:
             problems.append(f"could not stop process {pid}: {exc.strerror}")
     deadline = time.monotonic() + grace
     for pid, _ in leftovers.processes:
-        while _alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
