@@ -43,6 +43,10 @@ def test_release_all_in_a_kernel_keeps_what_spawn_needs() -> None:
         assert k.run("from helpers.cleanup import release_all\nrelease_all()").error is None
         gone = k.run("mine")
         assert gone.error == "NameError: name 'mine' is not defined", "the notebook's own names are deleted"
+        assert "`mine` was deleted by this lesson's Clean up cell" in gone.text
+        again = k.run("from helpers.cleanup import release_all\nrelease_all()")
+        assert again.error is None, "a second Clean up (students run it again)"
+        assert "`mine` was deleted by this lesson's Clean up cell" in k.run("mine").text, "the first's names count"
         started = k.run(
             "import multiprocessing\n"
             "for method in ('spawn', 'forkserver'):\n"

@@ -602,6 +602,16 @@ EXERCISES: tuple[Exercise, ...] = (
                 read_before_close("results = [results_queue.get() for _ in range(4)]\nworker.close()"),
                 ("4 item(s)", "read all 5"),
             ),
+            Answer(
+                "the squares made by hand, the queue never read",
+                read_before_close("results = [i * i for i in range(5)]\nworker.close()"),
+                ("results_queue still holds 5 item(s)", "Read them from the queue"),
+            ),
+            Answer(
+                "a tuple",
+                read_before_close("results = tuple(results_queue.get() for _ in range(5))\nworker.close()"),
+                ("you read all 5", "make it a list"),
+            ),
         ),
         setup="from helpers.subinterpreters import put_squares",
         cells=("interp = interpreters.create()",),  # section 1: imports interpreters
@@ -650,6 +660,22 @@ EXERCISES: tuple[Exercise, ...] = (
                 "the result not kept",
                 shared_fill("interp.call(fill_squares, memoryview(buf))"),
                 ("filled should be what interp.call returned",),
+            ),
+            Answer(
+                "a read-only view",
+                shared_fill("filled = interp.call(fill_squares, memoryview(buf).toreadonly())"),
+                ("the call raised", "something writable"),
+            ),
+            Answer(
+                "the view, with an argument too many",
+                shared_fill("filled = interp.call(fill_squares, memoryview(buf), len(buf))"),
+                ("the call raised", "memoryview(buf) is the right thing to send", "last line"),
+            ),
+            Answer(
+                "the right call, after section 1's interp was closed",
+                "interp.close()\n" + shared_fill("filled = interp.call(fill_squares, memoryview(buf))"),
+                ("interp is closed", "Run section 1's first cell again"),
+                undo="interp = interpreters.create()",
             ),
         ),
         setup="from helpers.subinterpreters import fill_squares",

@@ -411,6 +411,10 @@ def _stop_strays(released: Released) -> None:
     released.add("stopped {} stray child process{es} (left by an interrupted cell)", len(strays))
 
 
+#: The names Clean up cells of this kernel deleted.
+_DELETED_NAMES: set[str] = set()
+
+
 def _explain_deleted_names(deleted: frozenset[str]) -> Callable[..., Any]:
     """An IPython handler for NameError that adds, under the usual traceback, why a name the lesson had is gone."""
 
@@ -463,10 +467,11 @@ def release_all() -> Released:
         # afterwards). Keep the module's own attributes; delete only what the notebook defined.
         kept = {k: v for k, v in shell.user_ns.items() if k in MODULE_ATTRIBUTES}
         hidden = getattr(shell, "user_ns_hidden", {})
-        deleted = frozenset(k for k in shell.user_ns if k not in hidden and not k.startswith("_"))
+        _DELETED_NAMES.update(k for k in shell.user_ns if k not in hidden and not k.startswith("_"))
         shell.run_line_magic("reset", "-f")
         shell.user_ns.update(kept)
-        shell.set_custom_exc((NameError,), _explain_deleted_names(deleted))
+        # every Clean up run so far: run twice, the second deletes nothing, and the names of the first still count
+        shell.set_custom_exc((NameError,), _explain_deleted_names(frozenset(_DELETED_NAMES)))
         formatter = getattr(shell, "InteractiveTB", None)
         if formatter is not None and hasattr(formatter, "tb"):
             formatter.tb = None

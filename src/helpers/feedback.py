@@ -186,6 +186,20 @@ def latest_cell(containing: str) -> str | None:
     return None
 
 
+def notebook_variable(name: str) -> object:
+    """The notebook's variable ``name``, or None when it has none (or outside IPython).
+
+    For checks that must look at what an answer left behind beside the values it was given (a queue it
+    should have emptied).
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is part of the course's environment
+        return None
+    shell = get_ipython()
+    return None if shell is None else shell.user_ns.get(name)
+
+
 def parses(source: str) -> ast.Module | None:
     """The syntax tree of ``source`` with IPython's magics blanked, or None if it is not Python."""
     lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]

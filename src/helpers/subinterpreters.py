@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from helpers.arguments import positive_int
-from helpers.feedback import Feedback, latest_cell, parses, self_check
+from helpers.feedback import Feedback, latest_cell, notebook_variable, parses, self_check
 from helpers.machine import usable_cpus
 
 if sys.version_info >= (3, 14):
@@ -975,6 +975,12 @@ def _is_unbound(item: object) -> bool:
     return type(item).__name__ == "UnboundQueueItem" or "UNBOUND" in repr(item)
 
 
+def _items_left(queue: object) -> int:
+    """How many items a subinterpreters queue still holds (0 for anything else)."""
+    qsize = getattr(queue, "qsize", None) if type(queue).__module__.startswith("concurrent.interpreters") else None
+    return qsize() if callable(qsize) else 0
+
+
 def _is_open(interp: object) -> bool:
     if sys.version_info < (3, 14):
         raise _too_old()
@@ -988,14 +994,23 @@ def check_read_before_close(feedback: Feedback, results: object, worker: object,
     if sys.version_info < (3, 14):
         raise _too_old()
     expected = [i * i for i in range(count)]
+    if results is None and worker is None:
+        feedback.fail(
+            "results and worker are still None: the cell above stopped before it set them (its error is above). "
+            "After the Clean up cell, run the lesson from the top first: Run > Run All Above Selected Cell"
+        )
+        return
     if not isinstance(results, list):
         kind = type(results).__name__
-        hint = (
-            ": a generator reads nothing until it is used, and that was after the close; make it a list, "
-            "[results_queue.get() for _ in range(5)]"
-            if kind == "generator"
-            else f": read all {count} items, [results_queue.get() for _ in range({count})]"
-        )
+        if kind == "generator":
+            hint = (
+                ": a generator reads nothing until it is used, and that was after the close; make it a list, "
+                f"[results_queue.get() for _ in range({count})]"
+            )
+        elif isinstance(results, tuple) and len(results) == count:
+            hint = f": you read all {count}; make it a list, [results_queue.get() for _ in range({count})]"
+        else:
+            hint = f": read all {count} items, [results_queue.get() for _ in range({count})]"
         feedback.fail(f"results should be a list of the {count} items you read from the queue, now {kind}{hint}")
     else:
         unbound = sum(_is_unbound(r) for r in results)
@@ -1007,12 +1022,15 @@ def check_read_before_close(feedback: Feedback, results: object, worker: object,
             )
         elif len(results) != count:
             feedback.fail(f"results has {len(results)} item(s); the interpreter put {count}: read all {count}")
-        else:
-            feedback.expect(
-                results == expected,
-                f"all {count} squares arrived, in order",
-                f"results should be {expected}, now {results!r:.80}",
+        elif results != expected:
+            feedback.fail(f"results should be {expected}, now {results!r:.80}")
+        elif left := _items_left(notebook_variable("results_queue")):
+            feedback.fail(
+                f"results_queue still holds {left} item(s): results holds the right numbers, but not the ones the "
+                f"interpreter put there. Read them from the queue, [results_queue.get() for _ in range({count})]"
             )
+        else:
+            feedback.ok(f"all {count} squares arrived, in order")
     if not isinstance(worker, interpreters.Interpreter):
         feedback.fail(f"worker should be the interpreter you created, interpreters.create(), now {worker!r:.60}")
     else:
@@ -1050,13 +1068,28 @@ def _calls_in_a_subinterpreter(source: str | None, function: str) -> bool | None
 def check_shared_fill(feedback: Feedback, buf: object, filled: object) -> None:
     """Exercise 2: every byte ``i`` of ``buf`` (a bytearray) is ``i * i % 256``, written by :func:`fill_squares`
     in a subinterpreter through a view of ``buf``; ``filled`` is what that call returned."""
+    if sys.version_info < (3, 14):
+        raise _too_old()
     if not isinstance(buf, bytearray) or not buf:
         feedback.fail(f"buf should be the bytearray the starter made, bytearray(2**20), now {type(buf).__name__}")
         return
     source = latest_cell("fill_squares")
     want = bytes(i * i % 256 for i in range(len(buf)))
     if not any(buf):
-        if filled is None:
+        interp = notebook_variable("interp")
+        if filled is None and not (isinstance(interp, interpreters.Interpreter) and _is_open(interp)):
+            feedback.fail(
+                "buf is still all zeros and filled is None: interp is "
+                + ("closed" if isinstance(interp, interpreters.Interpreter) else "not defined")
+                + ", so the call raised (its error is above). Run section 1's first cell again (it makes interp), "
+                "then this exercise"
+            )
+        elif filled is None and source is not None and re.search(r"memoryview\(\s*buf\s*\)(?!\s*[.\[])", source):
+            feedback.fail(
+                "buf is still all zeros and filled is None: the call raised (its error is above), though "
+                "memoryview(buf) is the right thing to send; read the error's last line"
+            )
+        elif filled is None:
             feedback.fail(
                 "buf is still all zeros and filled is None: the call raised (its error is above). fill_squares "
                 "writes into what it gets, so give it something writable that is buf itself: memoryview(buf)"
