@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from helpers.arguments import positive_int
+from helpers.deadline import run_with_deadline
 from helpers.feedback import Feedback, self_check
 from helpers.machine import describe_machine, format_bytes, shm_room, start_methods, usable_cpus
 from helpers.shared_arrays import ArraySpec, attach_array, shared_array
@@ -216,15 +217,10 @@ def _call_times(call: Callable[[], Any], repeats: int) -> list[float]:
 
 def _start_and_join(ctx: Any, target: Callable[..., Any], args: tuple[Any, ...], what: str) -> None:
     """Start one process and wait for it (60 s at most); raise if it did not exit with code 0."""
-    p = ctx.Process(target=target, args=args)
-    p.start()
-    p.join(60)
-    if p.exitcode != 0:
-        if p.is_alive():
-            p.kill()
-            p.join()
+    exitcode = run_with_deadline([ctx.Process(target=target, args=args)], seconds=60).outcomes[0].exitcode
+    if exitcode != 0:
         raise RuntimeError(
-            f"{what} ended with exit code {p.exitcode}. Under spawn and forkserver a new process first imports "
+            f"{what} ended with exit code {exitcode}. Under spawn and forkserver a new process first imports "
             "your main module: in a script, put the code that starts processes under "
             '`if __name__ == "__main__":` (lesson 01, section 4); a script read from stdin cannot be imported'
         )

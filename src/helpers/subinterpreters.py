@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from helpers.arguments import positive_int
+from helpers.deadline import run_with_deadline
 from helpers.feedback import Feedback, latest_cell, notebook_variable, parses, self_check
 from helpers.machine import usable_cpus
 
@@ -736,14 +737,9 @@ def start_costs(repeats: int = 3) -> dict[str, float]:
         context = multiprocessing.get_context(method)
 
         def process(ctx: Any = context, method: str = method) -> None:
-            p = ctx.Process(target=time.sleep, args=(0,))
-            p.start()
-            p.join(60)
-            if p.exitcode != 0:
-                if p.is_alive():
-                    p.kill()
-                    p.join()
-                raise RuntimeError(f"an empty {method} process ended with exit code {p.exitcode}")
+            exitcode = run_with_deadline([ctx.Process(target=time.sleep, args=(0,))], seconds=60).outcomes[0].exitcode
+            if exitcode != 0:
+                raise RuntimeError(f"an empty {method} process ended with exit code {exitcode}")
 
         if method == "forkserver":
             process()  # the server starts here, if it did not run yet
