@@ -12,6 +12,8 @@ Modules, by what they hold:
     start method, and the setup report of lesson 00.
 ``helpers.deadline``
     Run processes under a deadline; terminate and report any that overrun.
+``helpers.interrupts``
+    ``with`` blocks whose clean-up Ctrl-C cannot skip (segments, pools, interpreters).
 ``helpers.feedback``
     The self-check machinery behind every exercise.
 ``helpers.cleanup``

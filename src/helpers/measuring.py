@@ -39,6 +39,7 @@ import numpy as np
 from helpers.arguments import positive_int
 from helpers.deadline import run_with_deadline
 from helpers.feedback import Feedback, self_check
+from helpers.interrupts import GuardedBlock, interrupts_deferred
 from helpers.machine import describe_machine, format_bytes, shm_room, start_methods, usable_cpus
 from helpers.shared_arrays import ArraySpec, attach_array, shared_array
 
@@ -255,17 +256,28 @@ def _forking_beside_pool_threads() -> Iterator[None]:
         yield
 
 
-@contextlib.contextmanager
-def warm_pool(workers: int, context: Any = None) -> Iterator[Any]:
-    """A ``multiprocessing`` pool whose workers have all started and run one task; terminated at the end."""
-    ctx = context or multiprocessing.get_context()
-    pool = ctx.Pool(workers, initializer=ignore_interrupts)
-    try:
-        pool.map(spin, [1] * (workers * 4))
-        yield pool
-    finally:
-        pool.terminate()
-        pool.join()
+def warm_pool(workers: int, context: Any = None) -> _WarmPool:
+    """A ``multiprocessing`` pool whose workers have all started and run one task; terminated when the ``with``
+    block ends, however it ends (:class:`helpers.interrupts.GuardedBlock`)."""
+    return _WarmPool(workers, context or multiprocessing.get_context())
+
+
+class _WarmPool(GuardedBlock[Any]):
+    def __init__(self, workers: int, context: Any) -> None:
+        self._workers, self._context = workers, context
+        self._pool: Any = None
+
+    def _open(self) -> Any:
+        with interrupts_deferred():  # never a pool without the clean-up in place
+            self._pool = self._context.Pool(self._workers, initializer=ignore_interrupts)
+        self._pool.map(spin, [1] * (self._workers * 4))
+        return self._pool
+
+    def _close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.terminate()
+            pool.join()
 
 
 def measure_handoff(

@@ -40,19 +40,16 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence, Sized
+from collections.abc import Iterator, Sequence, Sized
 from dataclasses import dataclass
 from multiprocessing import shared_memory
-from types import FrameType
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from helpers.cleanup import course_segment_name
+from helpers.interrupts import GuardedBlock, interrupts_deferred
 from helpers.machine import format_bytes, shm_missing, shm_room
 
 __all__ = ["ArraySpec", "SharedArray", "ShmRoomError", "attach_array", "shared_array"]
@@ -118,36 +115,6 @@ def _view(segment: shared_memory.SharedMemory, spec: ArraySpec) -> np.ndarray:
     return np.frombuffer(mapped_buffer(segment), dtype=spec.dtype, count=count).reshape(spec.shape)
 
 
-@contextlib.contextmanager
-def _interrupts_deferred() -> Iterator[None]:
-    """Hold back Ctrl-C (and a Python-level SIGTERM handler) until the block ends, then act on it.
-
-    Between ``shm_open`` creating a segment and the ``try`` that will unlink
-    it, a KeyboardInterrupt would leave the segment in ``/dev/shm``. Python
-    runs signal handlers in the main thread between bytecodes, so replacing
-    them for those few lines with one that only records the signal closes
-    the gap; the original handler runs as soon as the block ends.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[tuple[int, Any]] = []
-    previous: dict[int, Callable[[int, FrameType | None], Any]] = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        handler = signal.getsignal(sig)
-        if callable(handler):
-            previous[sig] = handler
-            signal.signal(sig, lambda signum, frame: caught.append((signum, frame)))
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if caught:
-            signum, frame = caught[0]
-            previous[signum](signum, frame)  # e.g. raises KeyboardInterrupt, now that cleanup is in place
-
-
 def _close_quietly(segment: _Segment) -> bool:
     """Close this process's mapping; False if NumPy views still use it (it is released with them)."""
     try:
@@ -202,15 +169,16 @@ def _normalize_shape(shape: int | Sequence[int]) -> tuple[int, ...]:
     return tuple(int(d) for d in dims)
 
 
-@contextlib.contextmanager
 def shared_array(
     shape: int | Sequence[int],
     dtype: DTypeLike = "float64",
     *,
     copy_from: ArrayLike | None = None,
     headroom: float = DEFAULT_HEADROOM,
-) -> Iterator[SharedArray]:
+) -> _SharedArrayBlock:
     """Create a zero-filled NumPy array on new shared memory; close and unlink it when the block ends.
+
+    Use it in a ``with`` block: ``with shared_array(1000) as shared: shared.array[:] = ...``.
 
     Args:
         shape: the array's shape, e.g. ``1000`` or ``(100, 100)``.
@@ -250,23 +218,38 @@ def shared_array(
             f"this helper uses at most {headroom:.0%} of it). Use a smaller array, free shared memory "
             "(python -m helpers.cleanup), or give the container more (docker run --shm-size=1g)."
         )
-    segment: _Segment | None = None
-    shared = None
-    try:
-        with _interrupts_deferred():  # never a segment in /dev/shm without this finally to remove it
-            segment = _Segment(name=spec.name, create=True, size=spec.nbytes)
-            shared = SharedArray(segment, spec)
-        if data is not None:
-            shared.array[...] = data
-        yield shared
-    finally:
-        if segment is not None:
-            # Unlink first: whatever happens next, the name leaves /dev/shm now.
-            with contextlib.suppress(FileNotFoundError):
-                segment.unlink()
-            if shared is not None:
-                shared._release()  # drop the view we handed out, so that close() can succeed
-            _close_quietly(segment)
+    return _SharedArrayBlock(spec, data)
+
+
+class _SharedArrayBlock(GuardedBlock[SharedArray]):
+    """The ``with`` block of :func:`shared_array`: creates the segment on entry, unlinks and closes it on exit,
+    however a Ctrl-C comes (:class:`helpers.interrupts.GuardedBlock`)."""
+
+    def __init__(self, spec: ArraySpec, data: np.ndarray | None) -> None:
+        self._spec, self._data = spec, data
+        self._segment: _Segment | None = None
+        self._shared: SharedArray | None = None
+
+    def _open(self) -> SharedArray:
+        with interrupts_deferred():  # never a segment in /dev/shm without the clean-up in place
+            self._segment = _Segment(name=self._spec.name, create=True, size=self._spec.nbytes)
+            self._shared = SharedArray(self._segment, self._spec)
+        if self._data is not None:
+            self._shared.array[...] = self._data
+        self._data = None
+        return self._shared
+
+    def _close(self) -> None:
+        segment, shared = self._segment, self._shared
+        self._segment = self._shared = self._data = None
+        if segment is None:
+            return
+        # Unlink first: whatever happens next, the name leaves /dev/shm now.
+        with contextlib.suppress(FileNotFoundError):
+            segment.unlink()
+        if shared is not None:
+            shared._release()  # drop the view we handed out, so that close() can succeed
+        _close_quietly(segment)
 
 
 @contextlib.contextmanager

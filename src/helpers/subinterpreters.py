@@ -58,6 +58,7 @@ from typing import Any
 from helpers.arguments import positive_int
 from helpers.deadline import run_with_deadline
 from helpers.feedback import Feedback, latest_cell, notebook_variable, parses, self_check
+from helpers.interrupts import GuardedBlock, interrupts_deferred
 from helpers.machine import usable_cpus
 
 if sys.version_info >= (3, 14):
@@ -206,16 +207,25 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(first).__name__}: {first}" if str(first) else type(first).__name__
 
 
-@contextlib.contextmanager
-def _interpreter() -> Iterator[Any]:
-    """A new subinterpreter for one experiment, closed afterwards."""
+def _interpreter() -> _Interpreter:
+    """A new subinterpreter for one experiment, closed when the ``with`` block ends, however it ends."""
     if sys.version_info < (3, 14):
         raise _too_old()
-    interp = interpreters.create()
-    try:
-        yield interp
-    finally:
-        interp.close()
+    return _Interpreter()
+
+
+class _Interpreter(GuardedBlock[Any]):
+    _interp: Any = None
+
+    def _open(self) -> Any:
+        with interrupts_deferred():  # never an interpreter without the clean-up in place
+            self._interp = interpreters.create()
+        return self._interp
+
+    def _close(self) -> None:
+        interp, self._interp = self._interp, None
+        if interp is not None:
+            interp.close()
 
 
 # ----------------------------------------------------------------------------- workers (importable, NumPy-free)
