@@ -451,6 +451,18 @@ EXERCISES: tuple[Exercise, ...] = (
         "check_crossover(small, crossover)",
         "05_crossover.py",
         (
+            Answer(
+                "the right size as a NumPy integer",
+                "import numpy as np\nfrom helpers.measuring import handoff_seconds\n\n"
+                "sizes = np.array(sorted({r.size_bytes for r in small}))\n"
+                "wins = [handoff_seconds(small, 'shared_memory_with_copy', int(s)) < handoff_seconds(small, 'pickle', "
+                "int(s)) for s in sizes]\n"
+                "crossover = None\n"
+                "for size, won in zip(sizes[::-1], wins[::-1]):\n"
+                "    if not won:\n"
+                "        break\n"
+                "    crossover = size",
+            ),
             Answer("a size in MiB", "crossover = 1", ("1 MiB is 1048576",)),
             Answer("a size in KiB", "crossover = 4", ("4 KiB is 4096",)),
             Answer("a size not measured", "crossover = 5000", ("one of the 7 sizes you measured",)),
@@ -486,6 +498,21 @@ EXERCISES: tuple[Exercise, ...] = (
                 "serial and parallel swapped",
                 amdahl("1 / ((1 - serial) + serial / workers)", "1 / 0.95"),
                 ("swapped", "1 / 0.05"),
+            ),
+            Answer(
+                "integer division",
+                amdahl("1 // (serial + (1 - serial) / workers)", "20"),
+                ("rounds down", "use /"),
+            ),
+            Answer(
+                "all the work divided, not its parallel part",
+                amdahl("1 / (serial + 1 / workers)", "20"),
+                ("1 - serial", "not all of it"),
+            ),
+            Answer(
+                "parentheses left out",
+                amdahl("1 / serial + (1 - serial) / workers", "20"),
+                ("parentheses",),
             ),
             Answer(
                 "the starter",

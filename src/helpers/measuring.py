@@ -24,6 +24,7 @@ import contextlib
 import functools
 import math
 import multiprocessing
+import numbers
 import signal
 import statistics
 import sys
@@ -595,9 +596,10 @@ def check_crossover(feedback: Feedback, records: Sequence[Record], crossover: in
             "crossover should be that size in bytes",
         )
         return
-    if isinstance(crossover, bool) or not isinstance(crossover, int):
+    if isinstance(crossover, (bool, np.bool_)) or not isinstance(crossover, numbers.Integral):
         feedback.fail(f"crossover should be a whole number of bytes (or None), now {crossover!r}")
         return
+    crossover = int(crossover)  # a NumPy integer (read from an array of sizes, say) is a whole number too
     if crossover not in wins:
         units = [f"{crossover} {unit} is {crossover * size}" for unit, size in (("KiB", 1024), ("MiB", MiB))]
         meant = [text for text, size in zip(units, (1024, MiB), strict=True) if crossover * size in wins]
@@ -638,6 +640,15 @@ _AMDAHL_SLIPS: list[tuple[Callable[[float, int], float], str]] = [
     ),
     (lambda s, n: 1 / (s + (1 - s) * n), "the parallel part shrinks with n workers: divide it by n, do not multiply"),
     (lambda s, n: 1 / ((1 - s) + s / n), "serial and parallel are swapped: the serial part is the one n cannot divide"),
+    (lambda s, n: 1 // (s + (1 - s) / n), "// rounds down to a whole number; a speedup has fractions: use /"),
+    (
+        lambda s, n: 1 / (s + 1 / n),
+        "the part that n workers divide is the rest of the work, 1 - serial, not all of it: (1 - serial) / n",
+    ),
+    (
+        lambda s, n: 1 / s + (1 - s) / n,
+        "1 / serial + ... divides by serial alone: put the whole time in parentheses, 1 / (serial + (1 - serial) / n)",
+    ),
 ]
 
 
