@@ -466,6 +466,7 @@ EXERCISES: tuple[Exercise, ...] = (
             Answer("a size in MiB", "crossover = 1", ("1 MiB is 1048576",)),
             Answer("a size in KiB", "crossover = 4", ("4 KiB is 4096",)),
             Answer("a size not measured", "crossover = 5000", ("one of the 7 sizes you measured",)),
+            Answer("a position in the list of sizes", "crossover = 6", ("not a position", "is 16777216")),
             Answer("a size as text", "crossover = '1 MiB'", ("whole number of bytes",)),
         ),
         setup="from helpers.measuring import check_crossover, measure_handoff\n"
@@ -553,6 +554,11 @@ EXERCISES: tuple[Exercise, ...] = (
                 queue_fix("producer.join()\nitem = queue.get()"),
                 ("report should be",),
                 interrupt_after=1.5,
+            ),
+            Answer(
+                "the report not kept",
+                queue_fix("item = queue.get()\nrun_with_deadline([producer], seconds=1)"),
+                ("report should be", "report = run_with_deadline"),
             ),
         ),
         setup="from multiprocessing import Process, Queue\nfrom helpers import run_with_deadline\n"

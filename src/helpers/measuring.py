@@ -606,6 +606,12 @@ def check_crossover(feedback: Feedback, records: Sequence[Record], crossover: in
         if meant:
             feedback.fail(f"crossover is a number of bytes: {' and '.join(meant)}")
             return
+        if 0 <= crossover < len(sizes):
+            feedback.fail(
+                f"crossover is a number of bytes, not a position in the list of sizes: the size at position "
+                f"{crossover} is {sizes[crossover]}"
+            )
+            return
     feedback.expect(
         crossover in wins,
         f"{crossover} is one of the sizes you measured",

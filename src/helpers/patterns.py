@@ -269,7 +269,15 @@ def append_and_store(store: Any, lock: Any, key: str, item: Any) -> None:
 def check_queue_fix(feedback: Feedback, report: DeadlineReport, item: object) -> None:
     """Exercise 1: the producer finished by itself and its 10 MiB item arrived."""
     if not isinstance(report, DeadlineReport):
-        feedback.fail("report should be what run_with_deadline(...) returned")
+        feedback.fail(
+            "report should be what run_with_deadline(...) returned"
+            + (
+                ", now None: keep it, report = run_with_deadline(...); if the cell above stopped with an error, "
+                "that error comes first"
+                if report is None
+                else f", now {type(report).__name__}"
+            )
+        )
         return
     got_item = isinstance(item, bytes) and len(item) == 10 * 2**20
     feedback.expect(
