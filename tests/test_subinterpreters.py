@@ -152,8 +152,13 @@ class TestInterpreters:
         finally:
             interp.close()
 
-    def test_compare_workers_on_little_work(self) -> None:
+    def test_compare_workers_on_little_work(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Under a CPU quota (here pretended) every timing waits for a full quota first: 4 ways x 2 rounds."""
+        pauses: list[None] = []
+        monkeypatch.setattr(si, "cgroup_cpu_limit", lambda: 1.0)
+        monkeypatch.setattr(si, "_wait_for_a_full_quota", lambda: pauses.append(None))
         times = si.compare_workers(work=40_000, workers=2, repeats=2)
+        assert len(pauses) == 8
         assert set(times.seconds) == {"serial", "processes", "interpreters", "threads"}
         assert all(len(t) == 2 for t in times.seconds.values())
         assert len(times.claims()) == 2
