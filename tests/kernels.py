@@ -36,6 +36,10 @@ class CellRun:
         return "\n".join([self.stdout, self.stderr, *self.results, self.error or ""])
 
 
+#: Seconds after an Interrupt before a cell still running is interrupted again.
+AGAIN_AFTER = 5.0
+
+
 class Kernel:
     """One running kernel and a client to it."""
 
@@ -43,7 +47,15 @@ class Kernel:
         self.manager, self.client = manager, client
 
     def run(self, code: str, timeout: float = 60.0, interrupt_after: float | None = None) -> CellRun:
-        """Execute ``code`` as one cell; with ``interrupt_after``, press Interrupt that many seconds in."""
+        """Execute ``code`` as one cell; with ``interrupt_after``, press Interrupt that many seconds in, and again
+        every ``AGAIN_AFTER`` seconds while the cell goes on, as a student would.
+
+        Pressing again is sometimes needed: a cell waiting for a pool (``Pool.map``'s result, on a lock) went on
+        after 3 of 100 interrupts of a pool whose workers die at start-up, and a second Interrupt ended it every
+        time (6 of 6, over two such runs). (Interrupt sends SIGINT to the kernel process; a signal sent to a
+        process may be delivered to any of its threads, signal(7), and only one delivered to the main thread wakes
+        its wait.)
+        """
         msg_id = self.client.execute(code, store_history=True)
         run = CellRun()
         deadline = time.monotonic() + timeout
@@ -51,7 +63,7 @@ class Kernel:
         while True:
             if interrupt_at is not None and time.monotonic() >= interrupt_at:
                 self.manager.interrupt_kernel()
-                interrupt_at = None
+                interrupt_at = time.monotonic() + AGAIN_AFTER
             wait = 0.05 if interrupt_at is not None else max(0.0, deadline - time.monotonic())
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the cell did not finish within {timeout} s:\n{code}")
