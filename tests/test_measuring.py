@@ -89,7 +89,9 @@ def speedups(*values: float) -> list[Record]:
 def test_speedup_claims_hold_for_an_honest_measurement_and_fail_for_an_impossible_one() -> None:
     assert all(c.endswith(": True") for c in speedup_claims(speedups(1.0, 1.7, 1.9), cpus=2))
     assert all(c.endswith(": True") for c in speedup_claims(speedups(1.0, 1.05), cpus=1))
-    beyond_cpus, too_much_gain = speedup_claims(speedups(1.0, 1.6, 2.6), cpus=2)
+    # 2 workers slowed by noise: the third looks like more than it is, and the claim allows 25% for that
+    assert all(c.endswith(": True") for c in speedup_claims(speedups(1.0, 1.3, 2.0), cpus=2))
+    beyond_cpus, too_much_gain = speedup_claims(speedups(1.0, 1.6, 3.1), cpus=2)  # a third CPU after all
     assert beyond_cpus.endswith(": False") and too_much_gain.endswith(": False")
     assert len(speedup_claims(speedups(1.0, 1.9), cpus=2)) == 1  # no worker beyond the CPUs measured
     with pytest.raises(ValueError, match="no speedup records"):

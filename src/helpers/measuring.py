@@ -493,7 +493,9 @@ def speedup_claims(records: Sequence[Record], cpus: int | None = None) -> list[s
 
     1. No speedup beats the number of usable CPUs by more than :data:`NOISE`.
     2. The worker beyond the usable CPUs (if measured) gained less than a CPU of its own would have
-       given: ``(cpus + 1) / cpus`` times the speedup with ``cpus`` workers.
+       given: ``(cpus + 1) / cpus`` times the speedup with ``cpus`` workers, give or take :data:`NOISE`. (Without
+       that allowance it failed once in CI's forkserver stage, 2 CPUs: a round where the 2 workers were slowed
+       makes the third look like a CPU of its own.)
     """
     cpus = usable_cpus() if cpus is None else cpus
     by_workers = {r.workers: r.extra["speedup"] for r in records if r.measurement == "speedup"}
@@ -507,7 +509,10 @@ def speedup_claims(records: Sequence[Record], cpus: int | None = None) -> list[s
     if cpus + 1 in by_workers and cpus in by_workers:
         gain = by_workers[cpus + 1] / by_workers[cpus]
         own_cpu = (cpus + 1) / cpus
-        claims.append(f"a worker beyond the usable CPUs gained less than a CPU of its own would: {gain < own_cpu}")
+        claims.append(
+            f"a worker beyond the usable CPUs gained less than a CPU of its own would (give or take {NOISE:.0%} of "
+            f"noise): {gain < own_cpu * (1 + NOISE)}"
+        )
     return claims
 
 
