@@ -52,7 +52,7 @@ class Kernel:
 
         Pressing again is sometimes needed: a cell waiting for a pool (``Pool.map``'s result, on a lock) went on
         after 3 of 100 interrupts of a pool whose workers die at start-up, and a second Interrupt ended it every
-        time (6 of 6, over two such runs). (Interrupt sends SIGINT to the kernel process; a signal sent to a
+        time (4 of 4, over two such runs). (Interrupt sends SIGINT to the kernel process; a signal sent to a
         process may be delivered to any of its threads, signal(7), and only one delivered to the main thread wakes
         its wait.)
         """
