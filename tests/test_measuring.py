@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import measuring
+from helpers import measuring, timing
 from helpers.machine import ShmRoom
 from helpers.measuring import (
     MiB,
@@ -74,7 +74,7 @@ def test_speedup_is_the_median_of_each_rounds_ratio(monkeypatch) -> None:
 
 def test_best_time_keeps_the_fastest_call(monkeypatch) -> None:
     clock = iter([0.0, 0.5, 1.0, 1.2, 2.0, 2.9])  # calls of 0.5 s, 0.2 s, 0.9 s
-    monkeypatch.setattr(measuring, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
+    monkeypatch.setattr(timing, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
     calls = []
     assert best_time(lambda: calls.append(1), repeats=3) == pytest.approx(0.2)
     assert len(calls) == 3

@@ -43,6 +43,7 @@ from helpers.feedback import Feedback, self_check
 from helpers.interrupts import GuardedBlock, interrupts_deferred
 from helpers.machine import describe_machine, format_bytes, shm_room, start_methods, usable_cpus
 from helpers.shared_arrays import ArraySpec, attach_array, shared_array
+from helpers.timing import best_time, median_time
 
 __all__ = [
     "HANDOFF_METHODS",
@@ -193,30 +194,6 @@ def spin(iterations: int) -> int:
 # ----------------------------------------------------------------------------- timings
 
 
-def best_time(call: Callable[[], Any], repeats: int = 3) -> float:
-    """Seconds taken by the fastest of ``repeats`` calls of ``call()``.
-
-    For comparing two ways of doing the same thing in one run, as ``timeit`` does: noise from elsewhere on
-    the machine (another process, a cgroup's CPU quota running out) only ever adds time, so the fastest call
-    is the one closest to the cost of the work itself.
-    """
-    return min(_call_times(call, positive_int("repeats", repeats)))
-
-
-def _median_time(call: Callable[[], Any], repeats: int) -> float:
-    return statistics.median(_call_times(call, repeats))
-
-
-def _call_times(call: Callable[[], Any], repeats: int) -> list[float]:
-    """Seconds taken by each of ``repeats`` calls of ``call()``, in order."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return times
-
-
 def _start_and_join(ctx: Any, target: Callable[..., Any], args: tuple[Any, ...], what: str) -> None:
     """Start one process and wait for it (60 s at most); raise if it did not exit with code 0."""
     exitcode = run_with_deadline([ctx.Process(target=target, args=args)], seconds=60).outcomes[0].exitcode
@@ -337,18 +314,18 @@ def _time_handoff(method: str, array: np.ndarray, expected: float, pool: Any, re
         def call() -> None:
             _expect(pool.apply(first_and_last, (array,)), expected, method)
 
-        return _median_time(call, repeats)
+        return median_time(call, repeats)
     if method == "shared_memory":
         with shared_array(array.shape, array.dtype, copy_from=array) as shared:
             spec = shared.spec
-            return _median_time(lambda: _expect(pool.apply(first_and_last_shared, (spec,)), expected, method), repeats)
+            return median_time(lambda: _expect(pool.apply(first_and_last_shared, (spec,)), expected, method), repeats)
     if method == "shared_memory_with_copy":
 
         def call() -> None:
             with shared_array(array.shape, array.dtype, copy_from=array) as shared:
                 _expect(pool.apply(first_and_last_shared, (shared.spec,)), expected, method)
 
-        return _median_time(call, repeats)
+        return median_time(call, repeats)
     if method == "fork":
         global _inherited
         ctx = multiprocessing.get_context("fork")
@@ -356,7 +333,7 @@ def _time_handoff(method: str, array: np.ndarray, expected: float, pool: Any, re
         try:
             # This child only reads the inherited array and exits, under a deadline.
             with _forking_beside_pool_threads():
-                return _median_time(
+                return median_time(
                     lambda: _start_and_join(ctx, first_and_last_inherited, (expected,), "the forked worker"), repeats
                 )
         finally:
@@ -425,7 +402,7 @@ def measure_start_cost(repeats: int = 5, progress: Progress = _no_progress) -> l
             _start_and_join, multiprocessing.get_context(method), time.sleep, (0,), f"an empty {method} process"
         )
         start_and_join()  # the first forkserver start also starts the server: not counted
-        records.append(Record("start", method, _median_time(start_and_join, repeats), repeats))
+        records.append(Record("start", method, median_time(start_and_join, repeats), repeats))
     progress(1.0, "start cost: done")
     return records
 

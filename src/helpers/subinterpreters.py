@@ -60,6 +60,7 @@ from helpers.deadline import run_with_deadline
 from helpers.feedback import Feedback, latest_cell, notebook_variable, parses, self_check
 from helpers.interrupts import GuardedBlock, interrupts_deferred
 from helpers.machine import cgroup_cpu_limit, usable_cpus
+from helpers.timing import best_time
 
 if sys.version_info >= (3, 14):
     from concurrent import interpreters
@@ -739,14 +740,6 @@ def start_costs(repeats: int = 3) -> dict[str, float]:
         raise _too_old()
     repeats = positive_int("repeats", repeats)
 
-    def best(call: Callable[[], None]) -> float:
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            call()
-            times.append(time.perf_counter() - start)
-        return min(times)
-
     def thread() -> None:
         t = threading.Thread(target=_nothing)
         t.start()
@@ -755,7 +748,7 @@ def start_costs(repeats: int = 3) -> dict[str, float]:
     def interpreter() -> None:
         interpreters.create().close()
 
-    costs = {"thread": best(thread), "interpreter": best(interpreter)}
+    costs = {"thread": best_time(thread, repeats), "interpreter": best_time(interpreter, repeats)}
     for method in ("forkserver", "spawn"):
         if method not in multiprocessing.get_all_start_methods():
             continue
@@ -769,7 +762,7 @@ def start_costs(repeats: int = 3) -> dict[str, float]:
 
         if method == "forkserver":
             process()  # the server starts here, if it did not run yet
-        costs[method] = best(process)
+        costs[method] = best_time(process, repeats)
     return costs
 
 
