@@ -12,8 +12,11 @@ Two tools, for two moments:
 
 Why it matters: a ``Value``, ``Array``, ``Lock``, ``Queue`` or ``Pool`` created under ``spawn`` or
 ``forkserver`` owns named semaphores (``/dev/shm/sem.mp-*`` on Linux), removed when the Python object is
-garbage-collected or when its process exits normally. A kernel killed outright (Kernel > Restart, a crash)
-never removes them, and a shared memory segment lives until someone unlinks it.
+garbage-collected or when its process exits normally (Kernel > Restart of a kernel that obeys shuts it down
+normally). A kernel that dies alone (a crash, SIGKILL to its PID) has them removed by its resource tracker,
+which warns of a "leaked semaphore". They stay only when the tracker dies too: Jupyter kills a kernel that does
+not shut down in time with its whole process group (``os.killpg``), tracker included. A shared memory segment
+lives until someone unlinks it: its creator, that creator's tracker, or this module.
 """
 
 from __future__ import annotations
