@@ -314,8 +314,9 @@ def _stop_workers(executor: ProcessPoolExecutor) -> None:
 def _release_segments(released: Released) -> None:
     """Close every shared memory segment the notebook holds, and unlink those the resource tracker would.
 
-    Those are the segments this process created, and those it attached to with tracking on (the default
-    before Python 3.13, ``track=True`` after): when the kernel stops, its resource tracker unlinks each of them.
+    Those are the segments this process created, and those it attached to with tracking on (always before
+    Python 3.13; from 3.13 unless ``track=False``, tracking being still the default): when the kernel stops, its
+    resource tracker unlinks each of them.
     This does it now. A segment can also outlive its ``SharedMemory`` object: a NumPy view made with
     ``np.frombuffer`` keeps the mapping, and the object's finalizer could not close it ("BufferError: cannot
     close exported pointers exist"). On Linux such segments show in this process's memory map; the course's
