@@ -84,6 +84,14 @@ def test_usable_cpus_respects_quota_affinity_and_cpu_count(monkeypatch: pytest.M
     assert usable_cpus() == min(os.cpu_count() or 1, len(os.sched_getaffinity(0)))
 
 
+def test_usable_cpus_is_cpu_count_where_there_is_no_affinity_or_cgroup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The docstring and lesson 00 say so for macOS and Windows: no sched_getaffinity, no cgroups."""
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(machine, "cgroup_cpu_limit", lambda: None)
+    monkeypatch.setattr(os, "cpu_count", lambda: 12)
+    assert usable_cpus() == 12
+
+
 def test_shm_room(tmp_path: Path) -> None:
     room = shm_room(tmp_path)
     assert room is not None and 0 < room.free_bytes <= room.total_bytes

@@ -53,6 +53,21 @@ def test_type_code(make, code) -> None:
     assert type_code(make()) == code
 
 
+#: The type codes lesson 02 §2 says Value and Array take: the array module's up to 3.12, and "c" for a byte.
+ARRAY_CODES_UP_TO_312 = set("bBuhHiIlLqQfd")
+
+
+def test_type_codes_are_the_array_modules_up_to_312_and_c() -> None:
+    """Lesson 02 §2's claim. array gained 'w' (3.13), 'e', 'Zf' and 'Zd' (3.15); Value refuses them."""
+    import array
+
+    for code in ARRAY_CODES_UP_TO_312 | {"c"}:
+        RawValue(code)
+    for code in set(array.typecodes) - ARRAY_CODES_UP_TO_312:
+        with pytest.raises(TypeError):
+            RawValue(code)
+
+
 def test_type_code_bad_input() -> None:
     with pytest.raises(TypeError, match="not a shared Value or Array"):
         type_code([1, 2, 3])

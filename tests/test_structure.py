@@ -223,3 +223,19 @@ def test_binder_reuses_the_one_requirements_file() -> None:
     assert re.search(r"^-e \.$", (ROOT / "requirements.txt").read_text(), flags=re.M), (
         "requirements.txt installs helpers"
     )
+
+
+def test_ci_runs_the_suite_on_every_supported_python() -> None:
+    """The README and the setup report say the course is tested on each supported Python: CI must have a stage
+    that makes a venv of each and runs the suite in it (3.12 had none for a while, issue 25)."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    venvs = {
+        f"{major}.{minor}": name
+        for name, major, minor in re.findall(r"^make(?:_sid)?_venv (\S+) (?:python)?(\d)\.(\d+) ", ci, flags=re.M)
+    }
+    for major, minor in SUPPORTED_PYTHONS:
+        version = f"{major}.{minor}"
+        assert version in venvs, f".ci/run makes no venv of Python {version}"
+        assert re.search(rf'^run(?:_sid)?_suite "[^"]+" {venvs[version]}\b', ci, flags=re.M), (
+            f".ci/run never runs the suite in its Python {version} venv ({venvs[version]})"
+        )

@@ -93,6 +93,37 @@ class TestInterpreters:
         custom = si.shareable_table([("a memoryview", memoryview(bytearray(b"ab")))])
         assert custom.rows == [["a memoryview", "yes", "yes", "shared: a view of the same memory"]]
 
+    def test_only_the_runtimes_singletons_arrive_as_the_same_object(self) -> None:
+        """Lesson 07 §3 and the guide: immortal is not enough ('text' is immortal, yet made anew); an int beyond
+        64 bits is "shareable" but prepare_main refuses it, and a queue pickles it."""
+        text = "text"
+        assert sys._is_immortal(text)  # type: ignore[attr-defined]
+        examples = [("text", text), ("''", ""), ("'a'", "a"), ("b''", b""), ("-5", int("-5")), ("1025", int("1025"))]
+        examples += [("2**70", 2**70), ("3.5", 3.5)]
+        rows = {row[0]: row[1:] for row in si.shareable_table(examples).rows}
+        for same in ("''", "'a'", "b''", "-5"):
+            assert rows[same][2] == "shared: the same object", same
+        for new in ("text", "1025", "3.5"):
+            assert rows[new][2] == "shared: a new, equal object", new
+        assert rows["2**70"] == ["yes", "refused", "pickled: a copy"]
+
+    def test_a_closure_is_refused_with_its_own_message(self) -> None:
+        """Lesson 07 §2, the guide and the symptom index quote this message."""
+        from concurrent import interpreters
+
+        def outer(k: int) -> Any:
+            def inner(x: int) -> int:
+                return x * k
+
+            return inner
+
+        interp = interpreters.create()
+        try:
+            with pytest.raises(interpreters.NotShareableError, match="only stateless functions are shareable"):
+                interp.call(outer(3), 2)
+        finally:
+            interp.close()
+
     def test_the_table_undoes_its_write_into_a_shared_view(self) -> None:
         buf = bytearray(b"xyz")
         si.shareable_table([("view", memoryview(buf))])

@@ -12,8 +12,11 @@ Two tools, for two moments:
 
 Why it matters: a ``Value``, ``Array``, ``Lock``, ``Queue`` or ``Pool`` created under ``spawn`` or
 ``forkserver`` owns named semaphores (``/dev/shm/sem.mp-*`` on Linux), removed when the Python object is
-garbage-collected or when its process exits normally. A kernel killed outright (Kernel > Restart, a crash)
-never removes them, and a shared memory segment lives until someone unlinks it.
+garbage-collected or when its process exits normally (Kernel > Restart of a kernel that obeys shuts it down
+normally). A kernel that dies alone (a crash, SIGKILL to its PID) has them removed by its resource tracker,
+which warns of a "leaked semaphore". They stay only when the tracker dies too: Jupyter kills a kernel that does
+not shut down in time with its whole process group (``os.killpg``), tracker included. A shared memory segment
+lives until someone unlinks it: its creator, that creator's tracker, or this module.
 """
 
 from __future__ import annotations
@@ -311,8 +314,9 @@ def _stop_workers(executor: ProcessPoolExecutor) -> None:
 def _release_segments(released: Released) -> None:
     """Close every shared memory segment the notebook holds, and unlink those the resource tracker would.
 
-    Those are the segments this process created, and those it attached to with tracking on (the default
-    before Python 3.13, ``track=True`` after): when the kernel stops, its resource tracker unlinks each of them.
+    Those are the segments this process created, and those it attached to with tracking on (always before
+    Python 3.13; from 3.13 unless ``track=False``, tracking being still the default): when the kernel stops, its
+    resource tracker unlinks each of them.
     This does it now. A segment can also outlive its ``SharedMemory`` object: a NumPy view made with
     ``np.frombuffer`` keeps the mapping, and the object's finalizer could not close it ("BufferError: cannot
     close exported pointers exist"). On Linux such segments show in this process's memory map; the course's

@@ -3,8 +3,8 @@
 ``os.cpu_count()`` counts the CPUs the machine *has*. A process may be allowed
 fewer: its CPU affinity can exclude some, and a container's cgroup quota (how
 mybinder.org gives each user one CPU) caps how much CPU time it gets.
-:func:`usable_cpus` takes both into account; speedups in this course are
-measured against it.
+:func:`usable_cpus` takes both into account on Linux (macOS and Windows give
+Python neither to read); speedups in this course are measured against it.
 """
 
 from __future__ import annotations
@@ -119,15 +119,20 @@ def cgroup_cpu_limit(
 def usable_cpus() -> int:
     """Return how many CPUs this process can use: the most workers worth starting for CPU-bound work.
 
-    The smallest of: the CPUs the machine has (``os.cpu_count()``), the CPUs
-    this process's affinity allows (``os.sched_getaffinity``, where the
-    platform has it; ``os.process_cpu_count()`` from Python 3.13 counts the
-    same), and the cgroup CPU quota rounded up. Always at least 1.
+    On Linux, the smallest of: the CPUs the machine has (``os.cpu_count()``),
+    the CPUs this process's affinity allows (``os.sched_getaffinity``;
+    ``os.process_cpu_count()`` from Python 3.13 counts the same), and the
+    cgroup CPU quota rounded up. macOS and Windows have no cgroups and
+    Python offers no ``os.sched_getaffinity`` there, so this is
+    ``os.cpu_count()`` (``os.process_cpu_count()`` is an alias of it there).
+    Always at least 1.
 
-    A quota limits CPU *time*, not how many processes run: under a quota of
-    1 CPU, two workers both run, taking turns with one CPU's worth of time, so
-    together they go no faster than one; under 1.5 CPUs, reported as 2,
-    speedups stop near 1.5 (:func:`cgroup_cpu_limit` gives the exact quota).
+    A quota limits CPU *time*, not how many processes run at once: under a
+    quota of 1 CPU, two workers run at the same moment on two CPUs until
+    the period's budget (one CPU's worth of time) is spent, then both wait
+    for the next period; over more than a period they go no faster than one.
+    Under 1.5 CPUs, reported as 2, speedups stop near 1.5
+    (:func:`cgroup_cpu_limit` gives the exact quota).
 
     >>> usable_cpus() >= 1
     True

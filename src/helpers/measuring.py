@@ -350,9 +350,9 @@ def measure_speedup(
     """Time the same CPU-bound work (:func:`spin`, ``work`` loop turns in all) on 1..``max_workers`` warm workers.
 
     ``max_workers`` defaults to one more than :func:`usable_cpus`, so the last
-    point shows what a worker without a CPU of its own adds: nothing. All
-    pools are started first; then each of ``repeats`` rounds times every
-    worker count once. A record's ``seconds`` is the median over the rounds
+    point shows what a worker without a CPU of its own adds: little or
+    nothing. All pools are started first; then each of ``repeats`` rounds
+    times every worker count once. A record's ``seconds`` is the median over the rounds
     and its ``extra["speedup"]`` the median of the rounds' ratios
     time with 1 worker / time with n.
     """

@@ -148,12 +148,15 @@ def interrupt(process: BaseProcess) -> None:
 def stop_workers(executor: ProcessPoolExecutor, kill: bool = False) -> None:
     """Stop every worker of a ``ProcessPoolExecutor`` now, stuck tasks included.
 
-    ``shutdown(cancel_futures=True)`` cancels tasks that have not started but
-    waits for running ones, forever if one is stuck. Python 3.14 added
-    ``terminate_workers()`` (SIGTERM) and ``kill_workers()`` (SIGKILL); this
-    calls them, or does the same by hand on older Pythons. Either way the
-    executor is broken afterwards: every unfinished future raises
-    ``BrokenProcessPool``.
+    ``shutdown(cancel_futures=True)`` cancels the tasks not yet handed to the
+    workers but waits for running ones, forever if one is stuck. Python 3.14
+    added ``terminate_workers()`` (SIGTERM) and ``kill_workers()`` (SIGKILL);
+    this calls them, or does the same by hand on older Pythons. Both first
+    call ``shutdown(wait=False, cancel_futures=True)``, so afterwards the
+    executor is broken and its unfinished futures end two ways: those already
+    handed to the workers (the running ones, and a few queued for them)
+    raise ``BrokenProcessPool``, the rest were cancelled and raise
+    ``CancelledError``.
     """
     if not isinstance(executor, ProcessPoolExecutor):
         raise TypeError(f"stop_workers needs a ProcessPoolExecutor, got {type(executor).__name__}")

@@ -256,11 +256,12 @@ class _SharedArrayBlock(GuardedBlock[SharedArray]):
 def _untracked() -> Iterator[dict[str, bool]]:
     """Keyword arguments (and, before 3.13, a patch) to attach without the resource tracker.
 
-    Before Python 3.13 every ``SharedMemory(name=...)`` registers the segment
-    with the resource tracker, which unlinks it when the attaching process
-    exits if that process does not share the owner's tracker (gh-82300). The
-    registration is skipped by replacing ``resource_tracker.register`` for
-    the duration of the call.
+    With the default arguments every ``SharedMemory(name=...)`` registers the
+    segment with the resource tracker, on every Python (3.15 included), and
+    the tracker unlinks it when the attaching process exits if that process
+    does not share the owner's tracker (gh-82300). Python 3.13 added
+    ``track=False`` to skip the registration; before 3.13 it is skipped by
+    replacing ``resource_tracker.register`` for the duration of the call.
     """
     if sys.version_info >= (3, 13):
         yield {"track": False}

@@ -3,8 +3,9 @@
 Python 3.14 added ``concurrent.interpreters`` (PEP 734): several interpreters in **one** process, each
 with its own modules, its own globals and its own GIL, so pure-Python work runs on several CPUs without
 starting a process. They share almost nothing: an object crosses between them as a "shareable" value
-(made anew on the other side, without pickle), as a pickle, or, for a ``memoryview``, as a view of the
-same memory. This module holds the lesson's workers, its experiments and its exercise checks:
+(made anew on the other side, without pickle; only the runtime's static singletons, such as ``None`` and
+small ints, arrive as the same object), as a pickle, or, for a ``memoryview``, as a view of the same memory.
+This module holds the lesson's workers, its experiments and its exercise checks:
 
 * :func:`require_python_314`: the lesson's first cell; what to do on an older Python.
 * :func:`fill_global_list`, :func:`where_am_i`, :func:`spin`, :func:`fill_squares`, :func:`put_squares`,
