@@ -166,6 +166,14 @@ def test_setup_report_without_dev_shm() -> None:
         setup_report(shm=42)  # type: ignore[arg-type]
 
 
+def test_setup_report_says_what_its_cpu_count_counts() -> None:
+    """Affinity and the cgroup quota are read on Linux only; elsewhere the count is os.cpu_count()."""
+    rows = {system: setup_report(shm=None, system=system, cpus=8).rows[2] for system in ("Linux", "Darwin", "Windows")}
+    assert "affinity and cgroup quota" in rows["Linux"].comment
+    for system in ("Darwin", "Windows"):
+        assert "os.cpu_count()" in rows[system].comment and system in rows[system].comment
+
+
 NO_DEV_SHM = """
 import multiprocessing
 from helpers import setup_report

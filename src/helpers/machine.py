@@ -340,6 +340,7 @@ def setup_report(
     """
     py = python_version or sys.version_info[:3]
     method = method or start_method()
+    system = system or platform.system()
     rows = [
         _python_row(tuple(py)),
         SetupRow(
@@ -352,11 +353,14 @@ def setup_report(
             "usable CPUs",
             str(cpus if cpus is not None else usable_cpus()),
             True,
-            "CPUs this process may use: affinity and cgroup quota (rounded up) counted",
+            (
+                "CPUs this process may use: affinity and cgroup quota (rounded up) counted"
+                if system == "Linux"
+                else f"os.cpu_count(): {system} gives Python no affinity or cgroup quota to count"
+            ),
         ),
     ]
     room = shm_room() if shm == "measure" else shm
-    system = system or platform.system()
     if room is None and shm_missing(system, room):
         rows.append(
             SetupRow(
