@@ -14,6 +14,7 @@ import logging
 import logging.handlers
 import multiprocessing
 import os
+import re
 import sys
 import tempfile
 import time
@@ -259,8 +260,8 @@ def put_and_catch_feeder_error(queue: Queue[Any], obj: object, seconds: float = 
 
     ``multiprocessing.Queue.put`` returns at once; a background thread pickles ``obj`` later, and when that
     fails it prints the traceback to ``sys.stderr`` and drops the item (gh-84376). This catches that report
-    (waiting up to ``seconds`` for it) and returns its last line, which names the error the same way on every
-    Python. Raises ``RuntimeError`` if no report came: ``obj`` could be pickled after all.
+    (waiting up to ``seconds`` for it) and returns the line that names the error, the same on every Python
+    (3.14 adds notes below it, such as ``when serializing dict item 'lock'``). Raises ``RuntimeError`` if no report came: ``obj`` could be pickled after all.
     """
     caught = io.StringIO()
     with contextlib.redirect_stderr(caught):
@@ -271,10 +272,13 @@ def put_and_catch_feeder_error(queue: Queue[Any], obj: object, seconds: float = 
     report = caught.getvalue()
     if not _complete_report(report):
         raise RuntimeError(f"the queue's feeder thread reported no error within {seconds} s for {obj!r}")
-    return report.strip().splitlines()[-1]
+    return next(line for line in report.splitlines() if _EXCEPTION_LINE.match(line))
+
+
+#: The line of a traceback that names the exception (3.14 may add notes after it, "when serializing ...").
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception): ")
 
 
 def _complete_report(text: str) -> bool:
-    """True once ``text`` holds a whole traceback: its last line names the exception, unindented."""
-    lines = text.splitlines()
-    return text.endswith("\n") and "Traceback" in text and bool(lines) and not lines[-1].startswith(" ")
+    """True once ``text`` holds a whole traceback: a line names the exception, and the text ends a line."""
+    return text.endswith("\n") and "Traceback" in text and any(_EXCEPTION_LINE.match(x) for x in text.splitlines())
