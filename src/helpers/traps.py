@@ -261,7 +261,8 @@ def put_and_catch_feeder_error(queue: Queue[Any], obj: object, seconds: float = 
     ``multiprocessing.Queue.put`` returns at once; a background thread pickles ``obj`` later, and when that
     fails it prints the traceback to ``sys.stderr`` and drops the item (gh-84376). This catches that report
     (waiting up to ``seconds`` for it) and returns the line that names the error, the same on every Python
-    (3.14 adds notes below it, such as ``when serializing dict item 'lock'``). Raises ``RuntimeError`` if no report came: ``obj`` could be pickled after all.
+    (3.14 adds notes below it, such as ``when serializing dict item 'lock'``). Raises ``RuntimeError`` if no
+    report came: ``obj`` could be pickled after all.
     """
     caught = io.StringIO()
     with contextlib.redirect_stderr(caught):
