@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "INSTRUCTORS.md"
-LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+LESSONS = sorted((ROOT / "notebooks").glob("[0-8][0-9]_*.ipynb"))  # 9x: references (the trap gallery), not timed
 ROW = re.compile(r"^\| (\d{1,2}):(\d\d) \| (.+?) \| ?(\d*) ?\| ?(.*?) ?\|$", flags=re.M)
 HALF_DAY_MINUTES = 4 * 60
 

@@ -16,7 +16,10 @@ from helpers.machine import SUPPORTED_PYTHONS
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+#: Lessons are numbered 00-89; 9x notebooks are references beside them (the trap gallery), checked apart below.
+LESSONS = sorted(NOTEBOOKS.glob("[0-8][0-9]_*.ipynb"))
+REFERENCES = sorted(NOTEBOOKS.glob("9[0-9]_*.ipynb"))
+GALLERY = NOTEBOOKS / "90_trap_gallery.ipynb"
 LOAD = re.compile(r"%load (solutions/[\w./-]+\.py)")
 #: Where a notebook may hand its own function to a process: the helper that exists to show,
 #: under a deadline and with the child's stderr captured, the error spawn gives for it.
@@ -239,3 +242,60 @@ def test_ci_runs_the_suite_on_every_supported_python() -> None:
         assert re.search(rf'^run(?:_sid)?_suite "[^"]+" {venvs[version]}\b', ci, flags=re.M), (
             f".ci/run never runs the suite in its Python {version} venv ({venvs[version]})"
         )
+
+
+def test_references_are_the_trap_gallery() -> None:
+    """The only 9x notebook is the gallery; a new one needs its own checks here."""
+    assert REFERENCES == [GALLERY], f"unexpected reference notebooks: {[p.name for p in REFERENCES]}"
+
+
+class TestGallery:
+    """The trap gallery is run and checked like a lesson (kernel, clean outputs, workers from helpers, a Clean up
+    cell last), but it has no minutes, objectives or exercises: it is a list of entries, each a numbered section
+    with the symptom run, one line of why, and the fix run."""
+
+    def test_checked_like_a_lesson(self) -> None:
+        anatomy = TestAnatomy()
+        anatomy.test_kernel_is_python3(GALLERY)
+        anatomy.test_ends_by_releasing_what_it_created(GALLERY)
+        anatomy.test_outputs_are_from_a_clean_top_to_bottom_run(GALLERY)
+        anatomy.test_no_process_runs_a_function_the_notebook_defines(GALLERY)
+
+    def test_title_and_no_minutes(self) -> None:
+        first = read(GALLERY).cells[0]
+        assert first.source.startswith("# 90 · "), "first line: '# 90 · Title'"
+        assert "Teaching:" not in first.source, "a reference states no minutes"
+
+    def test_each_entry_shows_symptom_why_and_fix(self) -> None:
+        check_gallery_entries(read(GALLERY))
+
+    def test_the_check_fails_on_an_entry_without_its_fix(self) -> None:
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [
+            nbformat.v4.new_markdown_cell("## 1. A trap"),
+            nbformat.v4.new_code_cell("symptom()"),
+            nbformat.v4.new_markdown_cell("**Why:** because."),
+        ]
+        with pytest.raises(AssertionError, match="A trap"):
+            check_gallery_entries(nb)
+
+    def test_linked_from_the_readme(self) -> None:
+        assert f"(notebooks/{GALLERY.name})" in (ROOT / "README.md").read_text()
+
+
+def check_gallery_entries(nb: nbformat.NotebookNode) -> None:
+    """Each ``## N.`` section: a code cell (the symptom), markdown with **Why:** and **Fix:**, a code cell (the fix);
+    sections numbered 1, 2, ... in order."""
+    entries: list[tuple[str, list[nbformat.NotebookNode]]] = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("## "):
+            entries.append((cell.source.splitlines()[0], []))
+        elif entries:
+            entries[-1][1].append(cell)
+    numbered = [(title, cells) for title, cells in entries if re.match(r"## \d+\. ", title)]
+    assert numbered, "no numbered entries"
+    assert [int(re.match(r"## (\d+)\.", t).group(1)) for t, _ in numbered] == list(range(1, len(numbered) + 1))
+    for title, cells in numbered:
+        kinds = [c.cell_type for c in cells]
+        assert kinds == ["code", "markdown", "code"], f"{title}: symptom code, why/fix markdown, fix code; got {kinds}"
+        assert "**Why:**" in cells[1].source and "**Fix:**" in cells[1].source, f"{title}: say why and the fix"

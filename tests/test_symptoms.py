@@ -112,6 +112,16 @@ def test_every_table_row_is_parsed() -> None:
     assert len(rows) == len(ENTRIES), [r for r in rows if not ROW.match(r)]
 
 
+def test_every_gallery_entry_has_a_row() -> None:
+    """Every numbered entry of the trap gallery is found from the index by what it prints."""
+    gallery = NOTEBOOKS / "90_trap_gallery.ipynb"
+    sources = [c.source for c in nbformat.read(gallery, as_version=4).cells if c.cell_type == "markdown"]
+    numbered = {int(m) for text in sources for m in re.findall(r"^## (\d+)\. ", text, flags=re.M)}
+    indexed = {e.section for e in ENTRIES if e.notebook == gallery.name}
+    assert numbered, "the gallery has no numbered entries"
+    assert numbered <= indexed, f"gallery entries without a row in SYMPTOMS.md: {sorted(numbered - indexed)}"
+
+
 def test_linked_from_the_readme_and_lesson_00() -> None:
     assert "(notebooks/SYMPTOMS.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
     welcome = next(NOTEBOOKS.glob("00_*.ipynb"))

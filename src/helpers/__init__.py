@@ -42,6 +42,9 @@ Modules, by what they hold:
 ``helpers.shared_arrays``
     NumPy arrays on ``SharedMemory`` that are always closed and unlinked
     (lesson 04's pattern, used by lessons 05 and 06).
+``helpers.traps``
+    The trap gallery (notebook 90): workers that make each trap happen, and tools that
+    run the ones that print, hang or fail in a child under a deadline.
 ``helpers.subinterpreters``
     Lesson 07 (Python 3.14+): subinterpreters and threads beside processes, what
     crosses between interpreters, the traps, exercise checks. It imports on 3.11

@@ -58,7 +58,7 @@ def write_blank_copies(
     source, dest = source.resolve(), dest.resolve()
     if dest == source or source in dest.parents:
         raise ValueError(f"{dest} is inside the course's notebooks folder; choose a folder outside {source}")
-    paths = sorted(source.glob("[0-9][0-9]_*.ipynb"))
+    paths = sorted(source.glob("[0-8][0-9]_*.ipynb"))  # lessons; 9x notebooks are references (the trap gallery)
     if not paths:
         raise FileNotFoundError(f"no lessons (NN_name.ipynb) in {source}; pass --source with the notebooks folder")
     if lessons:
