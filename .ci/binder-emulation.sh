@@ -27,6 +27,13 @@ LOCK_PIP=pip==25.2
 LOCK_PACKAGES=(jupyterlab==4.4.9 notebook==7.4.7 jupyter_server==2.17.0 ipykernel==7.0.1 ipywidgets==8.1.7
   jupyter-resource-usage==1.2.0 jupyterhub==5.4.0 jupyter-offlinenotebook==0.3.2)
 
+version=$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+if [ "$version" != 3.14 ]; then
+  echo "these are the versions of Binder's Python 3.14 lock; for Python $version take them from repo2docker's" \
+    "repo2docker/buildpacks/conda/environment.py-$version-linux-64.lock" >&2
+  exit 1
+fi
+
 start=$SECONDS
 "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q "$LOCK_PIP"
