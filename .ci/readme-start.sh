@@ -8,7 +8,8 @@
 # unprivileged user ("student", made here if missing) with a clean environment (env -i: HOME, PATH, LANG only), in a
 # fresh clone of this repository, with `bash -e` (a failing line stops it). Its last line starts JupyterLab, which
 # stays up; this script then checks, with the token JupyterLab printed:
-#   - the first page answers (GET /lab), and lesson 00 is served: the contents API has the notebook;
+#   - the first page answers (GET /lab); the page JupyterLab opens in the browser leads to lesson 00
+#     (/lab/tree/notebooks/00_welcome_and_setup.ipynb, which answers), and the contents API has the notebook;
 #   - the file browser starts at the course's folder: README.md and src/helpers are reachable;
 # and runs lesson 00 top to bottom in the student's environment (jupyter nbconvert --execute): no error output, and
 # its setup report ends with "Ready". It prints the first five minutes' times: the install (from the block's start
@@ -35,6 +36,7 @@ printf '%s\n' "$block" > "$home/readme/start.sh"
 cat > "$home/readme/check.py" <<'PY'
 """Wait for the JupyterLab the block started; check what it serves; print the times (run as the student)."""
 import json, re, sys, time, urllib.request
+from pathlib import Path
 
 log_path, t0 = sys.argv[1], float(sys.argv[2])
 installed = url = None
@@ -67,6 +69,14 @@ def contents(path):
         return json.load(answer)
 
 
+# What the student's browser is sent to: JupyterLab writes a page that redirects to the file it was given.
+opener = list(Path.home().glob(".local/share/jupyter/runtime/jpserver-file-to-run-*-open.html"))
+assert opener, "JupyterLab wrote no page that opens lesson 00"
+target = re.search(r'(?:href="|url=)(http[^"]+)', opener[0].read_text())
+assert target and "/lab/tree/notebooks/00_welcome_and_setup.ipynb?token=" in target.group(1), opener[0].read_text()
+with urllib.request.urlopen(target.group(1), timeout=10) as page:
+    assert page.status == 200
+print(f"the browser is opened at {target.group(1).split('?')[0]}")
 lesson = contents("notebooks/00_welcome_and_setup.ipynb")
 assert lesson["type"] == "notebook", lesson
 print(f"served: {lesson['path']} (a {lesson['type']})")
