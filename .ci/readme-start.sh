@@ -38,7 +38,17 @@ cat > "$home/readme/check.py" <<'PY'
 import json, re, sys, time, urllib.request
 from pathlib import Path
 
-log_path, t0 = sys.argv[1], float(sys.argv[2])
+log_path, t0, block = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+
+
+def block_ended() -> bool:
+    """The block's shell has exited (a line failed, or JupyterLab stopped): gone, or a zombie not yet reaped."""
+    try:
+        return Path(f"/proc/{block}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
 installed = url = None
 deadline = time.time() + 900
 while time.time() < deadline:
@@ -55,6 +65,8 @@ while time.time() < deadline:
                     break
         except OSError:
             pass
+    if block_ended():
+        sys.exit(f"the README block ended before JupyterLab answered; its output:\n{open(log_path).read()[-3000:]}")
     time.sleep(0.2)
 else:
     sys.exit(f"JupyterLab did not answer within 900 s; the block's output:\n{open(log_path).read()}")
@@ -115,7 +127,7 @@ stop() {  # JupyterLab shuts down on SIGTERM; SIGKILL if it has not after 20 s
   wait "$block" 2>/dev/null || true
 }
 trap stop EXIT
-as_student python3 /home/student/readme/check.py /home/student/readme/block.log "$t0"
+as_student python3 /home/student/readme/check.py /home/student/readme/block.log "$t0" "$block"
 start=$(date +%s.%N)
 as_student .venv/bin/python -m jupyter nbconvert --to notebook --execute --output-dir /home/student/readme \
   notebooks/00_welcome_and_setup.ipynb > /home/student/readme/nbconvert.log 2>&1 ||
