@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Python 3.14 and 3.15 for CI on a Debian 12 machine whose own Pythons stop at 3.13: a Debian unstable ("sid")
 # chroot, built with debootstrap from Debian's packages, holding Debian's python3.14 and python3.15 (with their venv
-# modules) and Chromium (for the browser test in the Binder-sized box, which runs on 3.14).
+# modules; python3 and python3-venv too, a new student's Python there, for .ci/readme-start.sh) and Chromium (for the browser test in the Binder-sized box, which runs on 3.14).
 #
 #   .ci/newest-pythons.sh DIR        build DIR (about 2 minutes; skipped when DIR already has both Pythons)
 #
@@ -11,7 +11,7 @@
 # installs everything from the repository's files.)
 set -euo pipefail
 D=${1:?usage: .ci/newest-pythons.sh DIR}
-if [ -x "$D/usr/bin/python3.14" ] && [ -x "$D/usr/bin/python3.15" ] && [ -x "$D/usr/bin/chromium" ]; then
+if [ -x "$D/usr/bin/python3" ] && [ -x "$D/usr/bin/python3.14" ] && [ -x "$D/usr/bin/python3.15" ] && [ -x "$D/usr/bin/chromium" ]; then
   echo "$D: already built"
   exit 0
 fi
@@ -20,7 +20,7 @@ if ! command -v debootstrap >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
 fi
 debootstrap --variant=minbase \
-  --include=python3.14,python3.14-venv,python3.15,python3.15-venv,ca-certificates,procps sid "$D" >/dev/null
+  --include=python3,python3-venv,python3.14,python3.14-venv,python3.15,python3.15-venv,ca-certificates,procps sid "$D" >/dev/null
 cp /etc/resolv.conf "$D/etc/resolv.conf"
 cp /etc/ssl/certs/ca-certificates.crt "$D/etc/ssl/certs/ca-certificates.crt"
 # Debian's mirror can serve a Release file whose Valid-Until date has passed (seen here); it is still signed.

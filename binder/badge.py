@@ -22,9 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 LESSON = "notebooks/00_welcome_and_setup.ipynb"
 START, END = "<!-- binder-badge -->", "<!-- /binder-badge -->"
-#: git remote URLs mybinder.org can build: https, ssh (scp-like) or ssh:// forms of GitHub and GitLab.
+#: git remote URLs mybinder.org can build: https, ssh (scp-like) or ssh:// forms of GitHub and GitLab. A GitHub
+#: repository is OWNER/REPO; a GitLab project may sit in nested groups (GROUP/SUBGROUP/.../PROJECT), which
+#: BinderHub's GitLab provider builds from its URL-escaped full path (its docs: spec
+#: ``<url-escaped-namespace>/<unresolved_ref>``).
 REMOTE = re.compile(
-    r"^(?:https://|ssh://git@|git@)(?P<host>github\.com|gitlab\.com)[/:](?P<slug>[\w.-]+/[\w.-]+?)(?:\.git)?/?$"
+    r"^(?:https://|ssh://git@|git@)(?P<host>github\.com|gitlab\.com)[/:](?P<slug>[\w.-]+(?:/[\w.-]+?)+)(?:\.git)?/?$"
 )
 PROVIDERS = {"github.com": "gh", "gitlab.com": "gl"}
 UNPUBLISHED = (
@@ -39,8 +42,10 @@ def binder_url(remote: str) -> str | None:
     if match is None:
         return None
     provider, slug = PROVIDERS[match["host"]], match["slug"]
+    if provider == "gh" and slug.count("/") != 1:
+        return None  # GitHub has no nested owners: github.com/OWNER/REPO/more is not a repository
     if provider == "gl":
-        slug = slug.replace("/", "%2F")  # mybinder.org's GitLab form: one path segment
+        slug = slug.replace("/", "%2F")  # mybinder.org's GitLab form: the whole path, groups included, one segment
     return f"https://mybinder.org/v2/{provider}/{slug}/HEAD?urlpath=lab/tree/{LESSON}"
 
 

@@ -3,11 +3,20 @@
 The kernel is the ``course-test`` kernel the conftest registers (the run's start method, child output
 captured as in JupyterLab), started in ``notebooks/`` as a lesson's kernel is. Tests use it where the truth
 depends on a kernel: ``%reset``, ``%load``, ``display``, Interrupt, what a student sees after a mistake.
+
+The kernel's own stdout and stderr go to a log file, never to the test run's terminal. ipykernel copies
+everything a child process writes to its file descriptors 1 and 2 (a worker's ``RuntimeWarning``, a traceback)
+into the cell's output *and* echoes it to the kernel's own stdout or stderr. A kernel started from a thread
+(``tests/test_exercises.py`` grades lessons three at a time) inherits whatever pytest's descriptors are at that
+moment, often the terminal itself, so those echoes appeared among pytest's progress dots and looked like failures.
+The cell's output, which the tests read, holds the same text; the log (``Kernel.log``) keeps the kernel's own
+messages for a test that wants to say why a kernel died.
 """
 
 from __future__ import annotations
 
 import queue
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,8 +52,13 @@ AGAIN_AFTER = 5.0
 class Kernel:
     """One running kernel and a client to it."""
 
-    def __init__(self, manager: KernelManager, client: Any) -> None:
-        self.manager, self.client = manager, client
+    def __init__(self, manager: KernelManager, client: Any, log: Path) -> None:
+        self.manager, self.client, self.log_path = manager, client, log
+
+    @property
+    def log(self) -> str:
+        """What the kernel process itself wrote to its stdout and stderr (with the echo of its children's output)."""
+        return self.log_path.read_text(errors="replace")
 
     def run(self, code: str, timeout: float = 60.0, interrupt_after: float | None = None) -> CellRun:
         """Execute ``code`` as one cell; with ``interrupt_after``, press Interrupt that many seconds in, and again
@@ -66,7 +80,9 @@ class Kernel:
                 interrupt_at = time.monotonic() + AGAIN_AFTER
             wait = 0.05 if interrupt_at is not None else max(0.0, deadline - time.monotonic())
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the cell did not finish within {timeout} s:\n{code}")
+                tail = "\n".join(self.log.splitlines()[-20:])
+                message = f"the cell did not finish within {timeout} s:\n{code}\nthe kernel's own log ends:\n{tail}"
+                raise TimeoutError(message)
             try:
                 msg = self.client.get_iopub_msg(timeout=wait)
             except queue.Empty:
@@ -104,9 +120,14 @@ def kernel(cwd: Path = NOTEBOOKS, shutdown_now: bool = False) -> Iterator[Kernel
     ``shutdown_now`` kills it at the end (a second or more sooner), for tests that checked what it left
     before that; otherwise it shuts down as JupyterLab shuts a kernel down.
     """
-    manager, client = start_new_kernel(kernel_name=KERNEL_NAME, cwd=str(cwd), startup_timeout=60)
-    running = Kernel(manager, client)
-    try:
-        yield running
-    finally:
-        running.close(now=shutdown_now)
+    with tempfile.TemporaryDirectory(prefix="course-kernel-") as folder:
+        log = Path(folder) / "kernel.log"
+        with log.open("wb") as out:  # the kernel's own descriptors 1 and 2: see the module's docstring
+            manager, client = start_new_kernel(
+                kernel_name=KERNEL_NAME, cwd=str(cwd), startup_timeout=60, stdout=out, stderr=out
+            )
+        running = Kernel(manager, client, log)
+        try:
+            yield running
+        finally:
+            running.close(now=shutdown_now)

@@ -23,6 +23,12 @@ spec.loader.exec_module(badge)
         ("git@github.com:acme/mp-course.git", "https://mybinder.org/v2/gh/acme/mp-course/HEAD"),
         ("ssh://git@github.com/acme/course", "https://mybinder.org/v2/gh/acme/course/HEAD"),
         ("https://gitlab.com/acme/course.git", "https://mybinder.org/v2/gl/acme%2Fcourse/HEAD"),
+        # GitLab projects in nested groups: BinderHub's GitLab provider builds them from the escaped full path
+        ("https://gitlab.com/acme/teaching/course", "https://mybinder.org/v2/gl/acme%2Fteaching%2Fcourse/HEAD"),
+        (
+            "git@gitlab.com:acme/teaching/2026/course.git",
+            "https://mybinder.org/v2/gl/acme%2Fteaching%2F2026%2Fcourse/HEAD",
+        ),
     ],
 )
 def test_a_public_remote_gets_a_badge_that_opens_lesson_00(remote: str, url: str) -> None:
@@ -30,7 +36,10 @@ def test_a_public_remote_gets_a_badge_that_opens_lesson_00(remote: str, url: str
     assert url in badge.badge(remote)
 
 
-@pytest.mark.parametrize("remote", [None, "/srv/git/course.git", "https://example.org/acme/course", "file:///x"])
+@pytest.mark.parametrize(
+    "remote",
+    [None, "/srv/git/course.git", "https://example.org/acme/course", "file:///x", "https://github.com/acme/course/x"],
+)
 def test_no_public_remote_means_no_link(remote: str | None) -> None:
     assert badge.binder_url(remote or "") is None
     assert "mybinder.org/v2" not in badge.badge(remote) and "no Binder link" in badge.badge(remote)

@@ -205,10 +205,29 @@ def test_readme_outline_matches_the_lessons() -> None:
     assert f"Total: {teaching} minutes of teaching and {exercises} of exercises." in readme
 
 
+def readme_block(readme: str, fence: str, after: str) -> list[str]:
+    """The lines of the first ``fence`` code block in the README after the text ``after``."""
+    rest = readme[readme.index(after) :]
+    body = rest[rest.index(f"```{fence}\n") + len(fence) + 4 :]
+    return body[: body.index("```")].splitlines()
+
+
 def test_readme_commands() -> None:
-    """The student's command installs requirements.txt; the maintainers' test command the file built on it."""
+    """Each start block makes a virtual environment, installs requirements.txt into it and opens lesson 00 with the
+    course's folder as JupyterLab's root, one command a line (Windows PowerShell 5.1 has no ``&&``); the Linux block
+    sits between the markers .ci/readme-start.sh runs it from. The maintainers' test command installs the file built
+    on requirements.txt."""
     readme = (ROOT / "README.md").read_text()
-    assert "python -m pip install -r requirements.txt && python -m jupyter lab notebooks/00_" in readme
+    linux = readme_block(readme, "bash", "<!-- start-linux -->")
+    assert readme.index("<!-- /start-linux -->") > readme.index("\n".join(linux)), (
+        "the Linux block is between the markers"
+    )
+    windows = readme_block(readme, "powershell", "Windows (PowerShell")
+    for block, python, sep in [(linux, ".venv/bin/python", "/"), (windows, ".\\.venv\\Scripts\\python", "\\")]:
+        assert block[0].endswith("-m venv .venv"), block
+        assert block[1] == f"{python} -m pip install -r requirements.txt", block
+        assert block[2] == f"{python} -m jupyterlab --notebook-dir=. notebooks{sep}00_welcome_and_setup.ipynb", block
+        assert not any("&&" in line for line in block), block
     assert "python -m pip install -r requirements-dev.txt && python -m pytest" in readme
     dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
     assert "-r requirements.txt" in dev, "requirements-dev.txt builds on the student's requirements.txt"
@@ -218,8 +237,15 @@ def test_readme_commands() -> None:
 
 
 def test_binder_reuses_the_one_requirements_file() -> None:
+    """binder/requirements.txt reuses requirements.txt; beyond it, it may only lift packages that Binder's base
+    environment already holds (its notebook 7.4.7 would refuse our JupyterLab), never add a second list."""
     lines = [line.strip() for line in (ROOT / "binder" / "requirements.txt").read_text().splitlines()]
-    assert [line for line in lines if line and not line.startswith("#")] == ["-r ../requirements.txt"]
+    entries = [line for line in lines if line and not line.startswith("#")]
+    assert entries[0] == "-r ../requirements.txt", entries
+    binder_base = {"jupyterlab", "notebook", "jupyter_server", "ipykernel", "ipywidgets", "jupyterhub"}
+    for entry in entries[1:]:
+        name = re.split(r"[<>=!~ ]", entry)[0]
+        assert name in binder_base, f"binder/requirements.txt: {entry!r} is not a package of Binder's base environment"
     runtime = (ROOT / "binder" / "runtime.txt").read_text().strip()
     tested = [f"python-{major}.{minor}" for major, minor in SUPPORTED_PYTHONS]
     assert runtime in tested, f"binder/runtime.txt: {runtime!r} is not a tested Python ({tested})"
