@@ -138,7 +138,8 @@ def what_the_child_sees(queue: Any) -> None:
 
     Under ``fork`` the child starts as a copy of the parent, so it sees what
     the parent had put in ``result`` before ``start()``. Under ``spawn`` and
-    ``forkserver`` the child imports this module afresh and sees ``[]``.
+    ``forkserver`` the child has a fresh import of this module (its own, or
+    the fork server's, which never saw the parent's change) and sees ``[]``.
     """
     queue.put(list(result))
 
@@ -319,8 +320,8 @@ def run_script_source(source: str, *args: str, seconds: float = 20, unbuffered: 
     A script that runs longer than ``seconds`` is killed and reported with
     ``returncode`` None. The folder is removed afterwards. ``unbuffered``
     writes every print at once, so that ``stdout`` shows the order in which
-    the processes printed (a script's output to a pipe is otherwise held
-    until the process exits).
+    the processes printed (a script's output to a pipe is otherwise held in
+    a buffer until it fills or the process exits).
     """
     if not isinstance(source, str) or not source.strip():
         raise ValueError("source must be the text of a Python script, got an empty or non-string value")
