@@ -103,7 +103,11 @@ def thread_lock_is_free(queue: Any) -> None:
 
 
 def draw_random(queue: Any, seed: Any = None) -> None:
-    """Child: put one random number on ``queue``: from NumPy's global generator, or from a new one seeded ``seed``."""
+    """Child: put one random number on ``queue``: from NumPy's global generator, or from ``default_rng(seed)``.
+
+    ``default_rng`` returns a ``Generator`` unaltered, so a generator passed as ``seed`` is used itself (the child's
+    pickled copy of it); a ``SeedSequence`` or an int makes a new one.
+    """
     import numpy as np
 
     queue.put(float(np.random.random() if seed is None else np.random.default_rng(seed).random()))
