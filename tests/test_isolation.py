@@ -205,6 +205,7 @@ def test_a_generator_passed_to_children_is_copied_under_every_start_method(metho
     from helpers.isolation import draw_random, in_children
 
     rng = np.random.default_rng(7)
-    assert len(set(in_children(method, draw_random, [(rng,)] * 2))) == 1
+    drawn = in_children(method, draw_random, [(rng,)] * 2)
+    assert drawn == [rng.random()] * 2, "each child draws from its copy of the generator itself"
     seeds = np.random.SeedSequence(7).spawn(2)
     assert len(set(in_children(method, draw_random, [(s,) for s in seeds]))) == 2

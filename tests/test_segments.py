@@ -94,6 +94,29 @@ def test_the_lifecycle_check_finds_and_removes_a_leak() -> None:
     assert not check_lifecycle(shm.name, "hello").passed
 
 
+def test_the_resource_tracker_starts_at_the_first_segment_only_in_a_fork_only_program() -> None:
+    """survives_a_pool_worker's docstring and lesson 04, section 3: a fork lock or queue registers nothing, so the
+    first segment starts the tracker; a forkserver (or spawn) lock registers its semaphore and starts it at once."""
+    code = """
+        import multiprocessing, sys
+        from multiprocessing import resource_tracker, shared_memory
+        def running():
+            return resource_tracker._resource_tracker._pid is not None
+        ctx = multiprocessing.get_context(sys.argv[1])
+        lock, queue = ctx.Lock(), ctx.Queue()
+        before = running()
+        shm = shared_memory.SharedMemory(create=True, size=8)
+        after = running()
+        shm.close()
+        shm.unlink()
+        sys.exit(before * 2 + after)
+    """
+    fork = run_python(code, "fork")
+    assert fork.returncode == 1, f"fork: tracker before/after the first segment: {divmod(fork.returncode, 2)}"
+    forkserver = run_python(code, "forkserver")
+    assert forkserver.returncode == 3, f"forkserver: {divmod(forkserver.returncode, 2)} {forkserver.stderr}"
+
+
 # spawn hands its workers the owner's tracker exactly as forkserver does; checking it too would add 3 s, no coverage.
 @pytest.mark.parametrize("method", ["fork", "forkserver"])
 def test_a_pool_worker_unlinks_the_owners_segment_only_if_forked_before_its_tracker(method: str) -> None:

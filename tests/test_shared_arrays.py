@@ -83,6 +83,27 @@ def test_a_view_kept_after_the_block_stays_valid_and_nothing_is_printed_or_left(
 
 
 @needs_dev_shm
+def test_a_frombuffer_view_holds_the_segments_mmap_not_its_buf() -> None:
+    """As _view's docstring says: the view's base is a memoryview of its own, so a refused close() drops buf."""
+    segment = shared_arrays._Segment(name=course_segment_name(), create=True, size=40)
+    try:
+        view = shared_arrays._view(segment, ArraySpec(segment.name, (5,), "<i8"))
+        view[:] = 7
+        base = view.base
+        while isinstance(base, np.ndarray):  # past the reshape's view
+            base = base.base
+        assert isinstance(base, memoryview) and base is not segment.buf
+        del base
+        assert shared_arrays._close_quietly(segment) is False, "close() must refuse while the view lives"
+        assert segment.buf is None, "the refused close() released segment.buf"
+        assert view.sum() == 35, "the mmap is still mapped under the view"
+        del view
+        assert shared_arrays._close_quietly(segment) is True
+    finally:
+        segment.unlink()
+
+
+@needs_dev_shm
 def test_a_process_that_only_attached_does_not_unlink_the_segment_when_it_exits() -> None:
     """The resource tracker bug of Python < 3.13 (gh-82300) must not bite attach_array."""
     with shared_array(3) as shared:

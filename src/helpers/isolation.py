@@ -103,7 +103,11 @@ def thread_lock_is_free(queue: Any) -> None:
 
 
 def draw_random(queue: Any, seed: Any = None) -> None:
-    """Child: put one random number on ``queue``: from NumPy's global generator, or from a new one seeded ``seed``."""
+    """Child: put one random number on ``queue``: from NumPy's global generator, or from ``default_rng(seed)``.
+
+    ``default_rng`` returns a ``Generator`` unaltered, so a generator passed as ``seed`` is used itself (the child's
+    pickled copy of it); a ``SeedSequence`` or an int makes a new one.
+    """
     import numpy as np
 
     queue.put(float(np.random.random() if seed is None else np.random.default_rng(seed).random()))
@@ -138,7 +142,8 @@ def what_the_child_sees(queue: Any) -> None:
 
     Under ``fork`` the child starts as a copy of the parent, so it sees what
     the parent had put in ``result`` before ``start()``. Under ``spawn`` and
-    ``forkserver`` the child imports this module afresh and sees ``[]``.
+    ``forkserver`` the child has a fresh import of this module (its own, or
+    the fork server's, which never saw the parent's change) and sees ``[]``.
     """
     queue.put(list(result))
 
@@ -319,8 +324,8 @@ def run_script_source(source: str, *args: str, seconds: float = 20, unbuffered: 
     A script that runs longer than ``seconds`` is killed and reported with
     ``returncode`` None. The folder is removed afterwards. ``unbuffered``
     writes every print at once, so that ``stdout`` shows the order in which
-    the processes printed (a script's output to a pipe is otherwise held
-    until the process exits).
+    the processes printed (a script's output to a pipe is otherwise held in
+    a buffer until it fills or the process exits).
     """
     if not isinstance(source, str) or not source.strip():
         raise ValueError("source must be the text of a Python script, got an empty or non-string value")

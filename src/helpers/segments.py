@@ -81,9 +81,10 @@ def survives_a_pool_worker(pool_first: bool, method: str = "fork", wait: float =
     """Does a segment survive a pool worker that attached with tracking, when the pool was started before or after
     the owner's resource tracker started (at the first segment)? Run as a program of its own; True if it survived.
 
-    The resource tracker starts lazily, on the first registration. A pool forked before it started has workers
-    without one; the first attach in such a worker starts the worker's own tracker, which unlinks the segment
-    when the worker exits.
+    The resource tracker starts lazily: at the first registration (a segment; under spawn or forkserver a lock too)
+    or the first spawn or forkserver child, so in a fork-only program at the first segment. A pool forked before
+    it started has workers without one; the first attach in such a worker starts the worker's own tracker, which
+    unlinks the segment when the worker exits.
     """
     import multiprocessing
 

@@ -103,13 +103,17 @@ def mapped_buffer(segment: shared_memory.SharedMemory) -> memoryview:
 
 
 def _view(segment: shared_memory.SharedMemory, spec: ArraySpec) -> np.ndarray:
-    """A NumPy view of the segment that holds a buffer export on it.
+    """A NumPy view of the segment that holds a buffer export on its mmap.
 
-    ``np.frombuffer`` keeps ``segment.buf`` exported while the view lives, so
-    ``close()`` refuses (``BufferError``) instead of unmapping memory the view
-    still points at. ``np.ndarray(shape, buffer=segment.buf)`` does not: its
-    base is the underlying mmap, ``close()`` succeeds, and the next access
-    through the view reads unmapped memory and crashes the process.
+    ``np.frombuffer`` makes a ``memoryview`` of its own from ``segment.buf``
+    (the view's ``base``), which keeps the segment's mmap exported while the
+    view lives, so ``close()`` refuses (``BufferError: cannot close exported
+    pointers exist``, from the mmap) instead of unmapping memory the view
+    still points at. ``segment.buf`` itself is not held: the refused
+    ``close()`` has already released it and set it to None.
+    ``np.ndarray(shape, buffer=segment.buf)`` holds nothing: its base is the
+    mmap object, ``close()`` succeeds, and the next access through the view
+    reads unmapped memory and crashes the process.
     """
     count = math.prod(spec.shape)
     return np.frombuffer(mapped_buffer(segment), dtype=spec.dtype, count=count).reshape(spec.shape)
