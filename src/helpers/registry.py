@@ -57,7 +57,7 @@ def register_this_process(registry: Path | None = None) -> None:
     with contextlib.suppress(OSError):
         folder.mkdir(mode=0o700, exist_ok=True)
         for entry in folder.glob("[0-9]*"):
-            with contextlib.suppress(OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # a record in another format
                 if start_time(entry.name) != json.loads(entry.read_text())["start"]:
                     entry.unlink()
         record = {"start": start_time("self"), "cmdline": read_cmdline(Path("/proc/self"))}
