@@ -16,10 +16,8 @@ Workers never print: the parent reads what they wrote and prints it.
 from __future__ import annotations
 
 import ast
-import contextlib
 import functools
 import multiprocessing
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -173,11 +171,7 @@ def run_counter(strategy: str, workers: int = 4, increments: int = 20_000) -> Ra
         )
         for i in range(workers)
     ]
-    for p in procs:
-        p.start()
-    with contextlib.suppress(threading.BrokenBarrierError):  # a worker failed to start:
-        start.wait(timeout=DEADLINE_SECONDS)  # run_with_deadline below ends them and reports it
-    report = run_with_deadline(procs, DEADLINE_SECONDS)
+    report = run_with_deadline(procs, DEADLINE_SECONDS, ready=start)  # the clock runs from the start together
     if not report.all_finished or any(code != 0 for code in report.exitcodes.values()):
         raise RuntimeError(f"the {strategy!r} experiment did not finish cleanly: {report}")
     return RaceResult(strategy, workers, increments, counter.value, max(ends[:]) - began[0])
