@@ -53,6 +53,8 @@ from conftest import write_kernelspec  # noqa: E402
 SANITIZERS = re.findall(r"^regex: (.*)$\n^replace: (.*)$", (ROOT / "tests/nbval_sanitize.cfg").read_text(), re.M)
 #: Cells that took at least this long in an uninterrupted run are interrupted by ``--interrupt``.
 SLOW_CELL = 0.5
+#: A cell still running after this many seconds ends its run (nbval's --nbval-cell-timeout is 60 s).
+CELL_TIMEOUT = 60.0
 
 
 def sanitize(text: str) -> str:
@@ -115,11 +117,19 @@ def busy_loops(n: int) -> Iterator[None]:
 
 def run_lesson(path: Path) -> tuple[list[str], list[float]]:
     """One run in a fresh kernel: the differing lines (``code cell N: ...``) and each code cell's seconds."""
-    diffs, seconds = [], []
+    diffs: list[str] = []
+    seconds: list[float] = []
     with kernel() as k:
         for i, cell in enumerate(code_cells(path)):
             start = time.perf_counter()
-            got = k.run(cell.source, timeout=120)
+            try:
+                got = k.run(cell.source, timeout=CELL_TIMEOUT)
+            except Exception as error:  # the cell timed out, the kernel died: the rest of the run would tell nothing
+                seconds.append(time.perf_counter() - start)
+                return [
+                    *diffs,
+                    f"code cell {i}: [harness] {type(error).__name__}: {str(error).splitlines()[0]}",
+                ], seconds
             seconds.append(time.perf_counter() - start)
             diffs += [f"code cell {i}: {line}" for line in differences(cell, got)]
     return diffs, seconds
@@ -140,6 +150,8 @@ def compare(path: Path, runs: int) -> list[float]:
             f"Run All {sum(seconds):.1f} s",
             flush=True,
         )
+        for line in diffs[:3]:  # the first is usually the cause; an interrupted harness still shows it
+            print(f"      {line}", flush=True)
     cells = code_cells(path)
     print(f"  {path.name}: {matched} of {runs} runs matched the stored outputs")
     for line, n in sorted(lines.items(), key=lambda item: (int(item[0].split()[2].rstrip(":")), -item[1])):
@@ -159,9 +171,9 @@ def interrupt(path: Path, seconds: list[float]) -> None:
         shm_before = leftovers.shm_names()
         with kernel(shutdown_now=True) as k:
             for before in cells[:i]:
-                k.run(before.source, timeout=120)
+                k.run(before.source, timeout=CELL_TIMEOUT)
             got, pressed, went_on = interrupted(k, cell.source, at)
-            released = k.run(clean_up.source, timeout=120)
+            released = k.run(clean_up.source, timeout=CELL_TIMEOUT)
             kids = children(k)
         time.sleep(1)
         left = sorted(leftovers.shm_names() - shm_before)
@@ -189,7 +201,7 @@ def interrupted(k: Kernel, code: str, at: float) -> tuple[CellRun, int, float]:
 
     manager.interrupt_kernel = counted  # type: ignore[method-assign]
     try:
-        got = k.run(code, timeout=120, interrupt_after=at)
+        got = k.run(code, timeout=CELL_TIMEOUT, interrupt_after=at)
     finally:
         manager.interrupt_kernel = press  # type: ignore[method-assign]
     return got, len(presses), (time.monotonic() - presses[0]) if presses else 0.0
