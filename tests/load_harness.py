@@ -30,6 +30,7 @@ import difflib
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -222,6 +223,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=int, default=5, help="runs of each lesson at each load (default 5)")
     parser.add_argument("--interrupt", action="store_true", help="interrupt each slow cell; see the docstring")
     args = parser.parse_args(argv)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started in the background: kernels would inherit it
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ[leftovers.RUN_MARKER] = uuid.uuid4().hex
     with tempfile.TemporaryDirectory(prefix="course-jupyter-") as folder:
         write_kernelspec(Path(folder))
