@@ -54,9 +54,7 @@ DEADLINE_SECONDS = 30.0
 # ----------------------------------------------------------------------------- counters
 
 
-def add_unlocked(
-    counter: Any, increments: int, start: Any, ends: Any = None, index: int = 0, cpu: Any = None
-) -> None:
+def add_unlocked(counter: Any, increments: int, start: Any, ends: Any = None, index: int = 0, cpu: Any = None) -> None:
     """Wait at ``start`` (a Barrier or an Event), then ``counter.value += 1`` ``increments`` times. Racy."""
     start.wait()
     began = time.process_time()
@@ -65,9 +63,7 @@ def add_unlocked(
     _stamp(ends, index, cpu, began)
 
 
-def add_locked(
-    counter: Any, increments: int, start: Any, ends: Any = None, index: int = 0, cpu: Any = None
-) -> None:
+def add_locked(counter: Any, increments: int, start: Any, ends: Any = None, index: int = 0, cpu: Any = None) -> None:
     """As :func:`add_unlocked`, but each increment holds ``counter.get_lock()`` from read to write."""
     start.wait()
     began = time.process_time()
@@ -78,9 +74,7 @@ def add_locked(
     _stamp(ends, index, cpu, began)
 
 
-def add_batched(
-    counter: Any, increments: int, start: Any, ends: Any = None, index: int = 0, cpu: Any = None
-) -> None:
+def add_batched(counter: Any, increments: int, start: Any, ends: Any = None, index: int = 0, cpu: Any = None) -> None:
     """Count locally; add to ``counter`` under its lock once per :data:`BATCH` increments."""
     start.wait()
     began = time.process_time()
@@ -97,9 +91,7 @@ def add_batched(
     _stamp(ends, index, cpu, began)
 
 
-def add_local(
-    counter: Any, increments: int, start: Any, ends: Any = None, index: int = 0, cpu: Any = None
-) -> None:
+def add_local(counter: Any, increments: int, start: Any, ends: Any = None, index: int = 0, cpu: Any = None) -> None:
     """Count locally, then add the total to ``counter`` once, under its lock."""
     start.wait()
     began = time.process_time()
