@@ -16,12 +16,13 @@ from helpers.arguments import positive_int
 __all__ = ["best_time", "best_times", "call_times", "median_time"]
 
 
-def call_times(call: Callable[[], Any], repeats: int, clock: Callable[[], float] = time.perf_counter) -> list[float]:
+def call_times(call: Callable[[], Any], repeats: int, clock: Callable[[], float] | None = None) -> list[float]:
     """Seconds taken by each of ``repeats`` calls of ``call()``, in order, read on ``clock``.
 
     ``time.perf_counter`` (the default) counts wall-clock time; ``time.process_time`` counts the CPU time this
     process used, which waiting (for a busy CPU, for another process) does not add to.
     """
+    clock = clock or time.perf_counter
     times = []
     for _ in range(repeats):
         start = clock()
@@ -41,7 +42,7 @@ def best_time(call: Callable[[], Any], repeats: int = 3) -> float:
 
 
 def best_times(
-    calls: Mapping[str, Callable[[], Any]], repeats: int = 5, clock: Callable[[], float] = time.perf_counter
+    calls: Mapping[str, Callable[[], Any]], repeats: int = 5, clock: Callable[[], float] | None = None
 ) -> dict[str, float]:
     """Seconds taken by the fastest of ``repeats`` calls of each of ``calls``, the calls interleaved (A, B, A, B...).
 
