@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.cleanup import HELPER_PROCESSES
+
 SHM = Path("/dev/shm")
 PROC = Path("/proc")
 
@@ -108,3 +110,31 @@ def leftovers_since(before: Snapshot, wait: float = 10.0) -> tuple[set[str], dic
         if (not shm and not procs) or time.monotonic() > deadline:
             return shm, procs
         time.sleep(0.2)
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """The living descendants of process ``pid`` (a kernel), but its resource trackers and fork server (they end
+    with it)."""
+    found: dict[int, str] = {}
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                kids = [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+            for kid in kids:
+                todo.append(kid)
+                cmdline = _cmdline(kid)
+                helper = parent == pid and HELPER_PROCESSES.search(cmdline)
+                if not helper and Path(f"/proc/{kid}").exists() and "(Z)" not in _state(kid):
+                    found[kid] = cmdline
+    return found
+
+
+def _state(pid: int) -> str:
+    try:
+        return "(" + Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] + ")"
+    except OSError:
+        return "(Z)"

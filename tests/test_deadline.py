@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
+import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -30,10 +34,12 @@ def test_processes_that_finish() -> None:
 
 def test_overrunning_process_is_terminated_quickly() -> None:
     fast = multiprocessing.Process(target=time.sleep, args=(0,), name="fast")
+    fast.start()  # and ended before the clock runs: under spawn on a busy machine, starting took more than 0.5 s
+    fast.join()
     slow = multiprocessing.Process(target=time.sleep, args=(60,), name="slow")
     start = time.monotonic()
     report = run_with_deadline([fast, slow], seconds=0.5)
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 30, "terminated, not waited for (it would sleep 60 s)"
     assert not report.all_finished and report.overran == ["slow"]
     assert report.exitcodes["slow"] == -signal.SIGTERM and report.exitcodes["fast"] == 0
     assert not slow.is_alive()
@@ -49,6 +55,75 @@ def test_process_that_ignores_terminate_is_killed(monkeypatch: pytest.MonkeyPatc
     report = run_with_deadline([stubborn], seconds=0.1)
     assert report.exitcodes["stubborn"] == -signal.SIGKILL
     assert not stubborn.is_alive()
+
+
+def set_after(seconds: float, ready) -> None:
+    """A child slow to get ready: sets the Event ``ready`` after ``seconds``, then ends at once.
+
+    ``os._exit`` skips the interpreter's shutdown, which took 0.7 s under spawn at a load average of 14.
+    """
+    time.sleep(seconds)
+    ready.set()
+    os._exit(0)
+
+
+def wait_then_sleep(barrier, seconds: float) -> None:
+    """A child that waits at ``barrier`` (with the parent), then sleeps."""
+    barrier.wait()
+    time.sleep(seconds)
+
+
+def test_the_clock_starts_when_ready_is_set() -> None:
+    ready = multiprocessing.Event()
+    slow_starter = multiprocessing.Process(target=set_after, args=(1.5, ready), name="slow-starter")
+    report = run_with_deadline([slow_starter], seconds=1, ready=ready)
+    assert report.all_finished, "1.5 s to get ready, then it ended: within 1 s of the clock's start"
+
+
+def test_the_clock_starts_when_the_barrier_is_passed() -> None:
+    barrier = multiprocessing.Barrier(3)  # two children and the parent
+    ps = [multiprocessing.Process(target=wait_then_sleep, args=(barrier, 0), name=f"w{i}") for i in range(2)]
+    report = run_with_deadline(ps, seconds=10, ready=barrier)
+    assert report.exitcodes == {"w0": 0, "w1": 0}, "nobody got BrokenBarrierError: the parent waited at the barrier"
+
+
+def test_ready_must_have_a_wait_method() -> None:
+    p = multiprocessing.Process(target=time.sleep, args=(0,))
+    with pytest.raises(TypeError, match="Event or a Barrier"):
+        run_with_deadline([p], 1, ready=True)
+    assert p.pid is None
+
+
+def interrupt_when(ready: Callable[[], bool]) -> threading.Thread:
+    """Press Ctrl-C (SIGINT to this process) from a helper thread once ``ready()`` is true."""
+
+    def press() -> None:
+        end = time.monotonic() + 60
+        while not ready() and time.monotonic() < end:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    thread = threading.Thread(target=press, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("stage", ["join", "barrier"])
+def test_interrupt_stops_the_processes_and_raises(stage: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(deadline, "TERMINATE_GRACE_SECONDS", 0.3)
+    ready: Any
+    if stage == "join":  # a child that is ready, then sleeps 60 s (ignoring SIGTERM) past the 30 s deadline
+        ready = multiprocessing.Event()
+        child = multiprocessing.Process(target=ignore_sigterm_and_sleep, args=(60, ready), name="sleeper")
+        pressed = interrupt_when(ready.is_set)
+    else:  # a child waiting at a barrier with the parent, which one more party would fill: it never does
+        ready = multiprocessing.Barrier(3)
+        child = multiprocessing.Process(target=wait_then_sleep, args=(ready, 0), name="waiter")
+        pressed = interrupt_when(lambda: ready.n_waiting == 2)
+    with pytest.raises(KeyboardInterrupt, match=r"interrupted; stopped 1 process\(es\)"):
+        run_with_deadline([child], seconds=30, ready=ready)
+    pressed.join()
+    assert not child.is_alive() and child.exitcode is not None, "the child was stopped before the exception"
 
 
 def test_a_single_process_is_accepted() -> None:

@@ -24,7 +24,8 @@ def test_the_explorer_runs_nothing_until_clicked_then_plots_each_run() -> None:
     assert history == [] and out.outputs == ()
     workers.value, increments.value, strategy.value = 2, 3_000, "local sums"
     run.click()
-    assert history[-1] == RaceResult("local sums", 2, 3_000, 6_000, history[-1].seconds)
+    last = history[-1]
+    assert last == RaceResult("local sums", 2, 3_000, 6_000, last.seconds, last.cpu_seconds) and last.cpu_seconds > 0
     assert status.value == "expected 6,000, arrived 6,000: none lost"
     assert not run.disabled
 

@@ -54,13 +54,13 @@ def test_bad_experiments_say_what_to_change(kwargs, message) -> None:
 
 def crossed(worker, first_order=True, seconds=3.0):
     a, b = multiprocessing.Lock(), multiprocessing.Lock()
-    ready, done = multiprocessing.Barrier(2), multiprocessing.Array("i", 2)
+    ready, done = multiprocessing.Barrier(3), multiprocessing.Array("i", 2)  # the two and the parent
     second = (a, b) if first_order else (b, a)
     procs = [
         multiprocessing.Process(target=worker, args=(a, b, ready, done, 0), name="p"),
         multiprocessing.Process(target=worker, args=(*second, ready, done, 1), name="q"),
     ]
-    return run_with_deadline(procs, seconds=seconds), done[:]
+    return run_with_deadline(procs, seconds=seconds, ready=ready), done[:]  # the clock runs once both are up
 
 
 def test_opposite_lock_orders_deadlock_and_the_fixes_do_not() -> None:

@@ -22,7 +22,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.cleanup import HELPER_PROCESSES
 from helpers.subinterpreters import UNAVAILABLE
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -85,38 +84,11 @@ def cell(cells: list[str], piece: str) -> str:
     return found[0]
 
 
-def descendants(pid: int) -> dict[int, str]:
-    """The kernel's living descendants, but its resource trackers and fork server (they end with the kernel)."""
-    found: dict[int, str] = {}
-    todo = [pid]
-    while todo:
-        parent = todo.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*"):
-            try:
-                kids = [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            for kid in kids:
-                todo.append(kid)
-                cmdline = leftovers._cmdline(kid)
-                helper = parent == pid and HELPER_PROCESSES.search(cmdline)
-                if not helper and Path(f"/proc/{kid}").exists() and "(Z)" not in _state(kid):
-                    found[kid] = cmdline
-    return found
-
-
-def _state(pid: int) -> str:
-    try:
-        return "(" + Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] + ")"
-    except OSError:
-        return "(Z)"
-
-
 def stray_children(k: Kernel, wait: float = 10.0) -> dict[int, str]:
     """The kernel's stray children, after up to ``wait`` s for them to go."""
     deadline = time.monotonic() + wait
     while True:
-        kids = descendants(k.pid)
+        kids = leftovers.descendants(k.pid)
         if not kids or time.monotonic() > deadline:
             return kids
         time.sleep(0.1)

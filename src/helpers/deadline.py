@@ -9,16 +9,24 @@ from run to run.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-__all__ = ["DeadlineReport", "ProcessOutcome", "run_with_deadline"]
+from helpers.interrupts import interrupts_deferred
+
+__all__ = ["DeadlineReport", "ProcessOutcome", "run_with_deadline", "stop", "stopped_if_interrupted", "wait_ready"]
 
 #: How long a terminated process gets to exit before it is killed.
 TERMINATE_GRACE_SECONDS = 2.0
+#: How long one wait lasts before the next: Interrupt ends a wait within about this time.
+SLICE_SECONDS = 0.25
+#: How long :func:`run_with_deadline` waits for its ``ready`` Event or Barrier before it starts the clock anyway.
+READY_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -71,13 +79,22 @@ class DeadlineReport:
         printer.text(str(self))
 
 
-def run_with_deadline(processes: Sequence[BaseProcess], seconds: float) -> DeadlineReport:
+def run_with_deadline(processes: Sequence[BaseProcess], seconds: float, ready: Any = None) -> DeadlineReport:
     """Start (if needed) and join ``processes``, all by one deadline ``seconds`` from now.
 
     Processes still alive at the deadline are terminated (SIGTERM), then
     killed if they do not exit within a short grace period, and joined, so
     nothing is left running. Give processes a ``name=`` so the report says
     which one overran.
+
+    ``ready``, if given, is an ``Event`` a process sets, or a ``Barrier`` the processes wait at with this one
+    (made with one party more than the processes that wait at it): the deadline's clock starts once it is set
+    or passed, not before, so that the deadline measures the demo and not how long the processes took to start
+    (under ``spawn`` or ``forkserver`` on a busy machine that can be more than a second). If it is not set or
+    passed within :data:`READY_SECONDS`, the clock starts anyway.
+
+    The joins wait in slices of :data:`SLICE_SECONDS`, so that Interrupt (Ctrl-C) ends the wait within about
+    that time; the processes are then stopped as at the deadline, and ``KeyboardInterrupt`` is raised.
 
     >>> import multiprocessing, time
     >>> p = multiprocessing.Process(target=time.sleep, args=(0,), name="nap")
@@ -99,14 +116,57 @@ def run_with_deadline(processes: Sequence[BaseProcess], seconds: float) -> Deadl
             )
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
         raise ValueError(f"seconds must be a positive number of seconds, got {seconds!r}")
+    if ready is not None and not callable(getattr(ready, "wait", None)):
+        raise TypeError(f"ready should be an Event or a Barrier (something with a wait method), got {ready!r}")
 
-    for p in processes:
-        if p.pid is None:
-            p.start()
-    deadline = time.monotonic() + seconds
-    for p in processes:
-        p.join(max(0.0, deadline - time.monotonic()))
+    with stopped_if_interrupted(processes):
+        for p in processes:
+            if p.pid is None:
+                p.start()
+        if ready is not None:
+            wait_ready(ready, READY_SECONDS)
+        deadline = time.monotonic() + seconds
+        for p in processes:
+            while p.is_alive() and (left := deadline - time.monotonic()) > 0:
+                p.join(min(SLICE_SECONDS, left))
     late = [p for p in processes if p.is_alive()]
+    stop(late)
+    late_set = set(map(id, late))
+    outcomes = tuple(ProcessOutcome(p.name, p.exitcode, id(p) in late_set) for p in processes)
+    return DeadlineReport(float(seconds), outcomes)
+
+
+def wait_ready(ready: Any, timeout: float) -> bool:
+    """Wait up to ``timeout`` s for the Event ``ready`` to be set or the Barrier ``ready`` to be passed, in slices
+    that Interrupt can end (a Barrier is waited for in a helper thread, and aborted on Interrupt); whether it was.
+    """
+    if hasattr(ready, "abort"):  # a Barrier: its wait cannot be cut into slices, a thread's can
+        passed: list[bool] = []
+
+        def wait() -> None:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                ready.wait(timeout)
+                passed.append(True)
+
+        waiter = threading.Thread(target=wait, name="wait-ready", daemon=True)
+        waiter.start()
+        try:
+            while waiter.is_alive():
+                waiter.join(SLICE_SECONDS)
+        except BaseException:
+            ready.abort()  # releases the thread and the processes waiting there
+            raise
+        return bool(passed)
+    end = time.monotonic() + timeout
+    while (left := end - time.monotonic()) > 0:
+        if ready.wait(min(SLICE_SECONDS, left)):
+            return True
+    return False
+
+
+def stop(processes: Sequence[BaseProcess]) -> None:
+    """Terminate the processes still alive, kill those still alive :data:`TERMINATE_GRACE_SECONDS` later; join all."""
+    late = [p for p in processes if p.pid is not None and p.is_alive()]
     for p in late:
         p.terminate()
     for p in late:
@@ -114,6 +174,15 @@ def run_with_deadline(processes: Sequence[BaseProcess], seconds: float) -> Deadl
         if p.is_alive():
             p.kill()
             p.join()
-    late_set = set(map(id, late))
-    outcomes = tuple(ProcessOutcome(p.name, p.exitcode, id(p) in late_set) for p in processes)
-    return DeadlineReport(float(seconds), outcomes)
+
+
+@contextlib.contextmanager
+def stopped_if_interrupted(processes: Sequence[BaseProcess]) -> Iterator[None]:
+    """On Ctrl-C (Interrupt) in the block, stop ``processes`` (:func:`stop`), then raise a ``KeyboardInterrupt``
+    that says so, without the traceback of the wait it ended."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        with interrupts_deferred():  # a second Interrupt must not leave them half stopped
+            stop(processes)
+        raise KeyboardInterrupt(f"interrupted; stopped {len(processes)} process(es)") from None

@@ -227,19 +227,28 @@ def per_access_seconds(kind: str, accesses: int = 1000, repeats: int = 5) -> flo
     raise ValueError(f"unknown kind {kind!r}; choose 'manager dict', 'Value' or 'shared memory'")
 
 
-def take_one(queue: Any, timeout: float) -> None:
-    """Take one item from ``queue``, waiting at most ``timeout`` seconds for it to start arriving."""
+def take_one(queue: Any, timeout: float, started: Any = None) -> None:
+    """Take one item from ``queue``, waiting at most ``timeout`` seconds for it to start arriving.
+
+    Sets the Event ``started``, if given, just before: a deadline then times the ``get()``, not the start-up.
+    """
+    if started is not None:
+        started.set()
     queue.get(timeout=timeout)
 
 
-def put_big(queue: Any, nbytes: int) -> None:
-    """Put one ``nbytes``-long bytes object on ``queue``.
+def put_big(queue: Any, nbytes: int, started: Any = None) -> None:
+    """Put one ``nbytes``-long bytes object on ``queue``; then set the Event ``started``, if given.
 
     The queue's feeder thread writes it into a pipe, and the process waits for that thread before it exits.
     Beyond the pipe's buffer (64 KiB on Linux) the write waits for a reader, so the process cannot exit until
-    someone reads the item.
+    someone reads the item. ``started`` lets a deadline's clock start once the item is on its way, not while the
+    process is still starting (under ``forkserver`` on a busy machine that took longer than the lesson's 0.5 s
+    deadline: the producer was terminated before it had put anything).
     """
     queue.put(b"x" * nbytes)
+    if started is not None:
+        started.set()
 
 
 # ----------------------------------------------------------------------------- manager workers

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from helpers.deadline import DeadlineReport, run_with_deadline
+from helpers.deadline import DeadlineReport, run_with_deadline, stopped_if_interrupted
 from helpers.races import STRATEGIES, RaceResult, run_counter
 
 __all__ = ["HISTORY", "plot_results", "progress_bars", "race_explorer", "watch_progress"]
@@ -112,14 +112,15 @@ def watch_progress(
     """
     if len(bars) != len(progress):
         raise ValueError(f"one bar per slot of the progress array: {len(bars)} bars, {len(progress)} slots")
-    for p in processes:
-        if p.pid is None:
-            p.start()
-    deadline = time.monotonic() + seconds
-    while any(p.is_alive() for p in processes) and time.monotonic() < deadline:
-        for bar, done in zip(bars, progress[:], strict=True):
-            bar.value = done
-        time.sleep(every)
+    with stopped_if_interrupted(processes):  # Interrupt stops them too
+        for p in processes:
+            if p.pid is None:
+                p.start()
+        deadline = time.monotonic() + seconds
+        while any(p.is_alive() for p in processes) and time.monotonic() < deadline:
+            for bar, done in zip(bars, progress[:], strict=True):
+                bar.value = done
+            time.sleep(every)
     report = run_with_deadline(list(processes), max(0.1, deadline - time.monotonic()))
     for bar, done in zip(bars, progress[:], strict=True):
         bar.value = done

@@ -16,10 +16,8 @@ Workers never print: the parent reads what they wrote and prints it.
 from __future__ import annotations
 
 import ast
-import contextlib
 import functools
 import multiprocessing
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -56,27 +54,30 @@ DEADLINE_SECONDS = 30.0
 # ----------------------------------------------------------------------------- counters
 
 
-def add_unlocked(counter: Any, increments: int, start: Any, ends: Any = None, index: int = 0) -> None:
+def add_unlocked(counter: Any, increments: int, start: Any, ends: Any = None, index: int = 0, cpu: Any = None) -> None:
     """Wait at ``start`` (a Barrier or an Event), then ``counter.value += 1`` ``increments`` times. Racy."""
     start.wait()
+    began = time.process_time()
     for _ in range(increments):
         counter.value += 1
-    _stamp(ends, index)
+    _stamp(ends, index, cpu, began)
 
 
-def add_locked(counter: Any, increments: int, start: Any, ends: Any = None, index: int = 0) -> None:
+def add_locked(counter: Any, increments: int, start: Any, ends: Any = None, index: int = 0, cpu: Any = None) -> None:
     """As :func:`add_unlocked`, but each increment holds ``counter.get_lock()`` from read to write."""
     start.wait()
+    began = time.process_time()
     lock = counter.get_lock()
     for _ in range(increments):
         with lock:
             counter.value += 1
-    _stamp(ends, index)
+    _stamp(ends, index, cpu, began)
 
 
-def add_batched(counter: Any, increments: int, start: Any, ends: Any = None, index: int = 0) -> None:
+def add_batched(counter: Any, increments: int, start: Any, ends: Any = None, index: int = 0, cpu: Any = None) -> None:
     """Count locally; add to ``counter`` under its lock once per :data:`BATCH` increments."""
     start.wait()
+    began = time.process_time()
     lock = counter.get_lock()
     done = 0
     while done < increments:
@@ -87,18 +88,19 @@ def add_batched(counter: Any, increments: int, start: Any, ends: Any = None, ind
         with lock:
             counter.value += local
         done += step
-    _stamp(ends, index)
+    _stamp(ends, index, cpu, began)
 
 
-def add_local(counter: Any, increments: int, start: Any, ends: Any = None, index: int = 0) -> None:
+def add_local(counter: Any, increments: int, start: Any, ends: Any = None, index: int = 0, cpu: Any = None) -> None:
     """Count locally, then add the total to ``counter`` once, under its lock."""
     start.wait()
+    began = time.process_time()
     local = 0
     for _ in range(increments):
         local += 1
     with counter.get_lock():
         counter.value += local
-    _stamp(ends, index)
+    _stamp(ends, index, cpu, began)
 
 
 def _stamp_start(began: Any) -> None:
@@ -106,10 +108,13 @@ def _stamp_start(began: Any) -> None:
     began[0] = time.monotonic()
 
 
-def _stamp(ends: Any, index: int) -> None:
-    """Record when this worker finished (``time.monotonic()`` is one clock for all processes)."""
+def _stamp(ends: Any, index: int, cpu: Any = None, began: float = 0.0) -> None:
+    """Record when this worker finished (``time.monotonic()`` is one clock for all processes), and the CPU seconds
+    it used since ``began`` (its ``time.process_time()`` when it started counting) into ``cpu[index]``."""
     if ends is not None:
         ends[index] = time.monotonic()
+    if cpu is not None:
+        cpu[index] = time.process_time() - began
 
 
 #: The strategies by the names the lesson and the race explorer use.
@@ -131,6 +136,8 @@ class RaceResult:
     increments: int
     arrived: int
     seconds: float
+    #: CPU seconds the workers used while counting, all together: waiting for a busy CPU or a lock adds none.
+    cpu_seconds: float = 0.0
 
     @property
     def expected(self) -> int:
@@ -155,7 +162,9 @@ def run_counter(strategy: str, workers: int = 4, increments: int = 20_000) -> Ra
     The workers start together (they all wait at one Barrier, with this
     process), so they really compete. ``seconds`` runs from that start until
     the last worker had added its share (process exit not included). Runs
-    under a deadline; raises RuntimeError if a worker overran or failed.
+    under a deadline; raises RuntimeError if a worker overran or failed. ``cpu_seconds`` adds up the CPU time
+    each worker used while counting: on a busy machine, where waiting for a CPU stretches ``seconds``, it is
+    the steadier measure of the work.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {list(STRATEGIES)}")
@@ -166,21 +175,17 @@ def run_counter(strategy: str, workers: int = 4, increments: int = 20_000) -> Ra
     # process to arrive, before any is released, so the start stamp is never later than a worker's start.
     began = multiprocessing.RawArray("d", 1)
     start = multiprocessing.Barrier(workers + 1, action=functools.partial(_stamp_start, began))
-    ends = multiprocessing.RawArray("d", workers)
+    ends, cpu = multiprocessing.RawArray("d", workers), multiprocessing.RawArray("d", workers)
     procs = [
         multiprocessing.Process(
-            target=STRATEGIES[strategy], args=(counter, increments, start, ends, i), name=f"adder-{i}"
+            target=STRATEGIES[strategy], args=(counter, increments, start, ends, i, cpu), name=f"adder-{i}"
         )
         for i in range(workers)
     ]
-    for p in procs:
-        p.start()
-    with contextlib.suppress(threading.BrokenBarrierError):  # a worker failed to start:
-        start.wait(timeout=DEADLINE_SECONDS)  # run_with_deadline below ends them and reports it
-    report = run_with_deadline(procs, DEADLINE_SECONDS)
+    report = run_with_deadline(procs, DEADLINE_SECONDS, ready=start)  # the clock runs from the start together
     if not report.all_finished or any(code != 0 for code in report.exitcodes.values()):
         raise RuntimeError(f"the {strategy!r} experiment did not finish cleanly: {report}")
-    return RaceResult(strategy, workers, increments, counter.value, max(ends[:]) - began[0])
+    return RaceResult(strategy, workers, increments, counter.value, max(ends[:]) - began[0], sum(cpu[:]))
 
 
 def run_until_lost(workers: int = 4, increments: int = 20_000, tries: int = 10) -> tuple[RaceResult, int]:
