@@ -87,6 +87,23 @@ def test_the_clock_starts_when_the_barrier_is_passed() -> None:
     assert report.exitcodes == {"w0": 0, "w1": 0}, "nobody got BrokenBarrierError: the parent waited at the barrier"
 
 
+@pytest.mark.parametrize("kind", ["Event", "Barrier"])
+def test_a_process_that_ends_before_it_is_ready_ends_the_wait(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that dies at start-up never sets ``ready`` or reaches the barrier: the wait ends when it does,
+    not after READY_SECONDS (which a notebook cell would sit out in silence); the surviving worker is released by
+    the abort. READY_SECONDS is made 40 s here, so that a wait that ignored the dead process cannot pass."""
+    monkeypatch.setattr(deadline, "READY_SECONDS", 40.0)
+    ready = multiprocessing.Event() if kind == "Event" else multiprocessing.Barrier(3)
+    quitter = multiprocessing.Process(target=os._exit, args=(3,), name="quitter")
+    others = [] if kind == "Event" else [multiprocessing.Process(target=wait_then_sleep, args=(ready, 0), name="w")]
+    started = time.monotonic()
+    report = run_with_deadline([quitter, *others], seconds=30, ready=ready)
+    assert time.monotonic() - started < 20, "the wait sat out READY_SECONDS after the quitter had ended"
+    assert report.exitcodes["quitter"] == 3 and report.all_finished
+    if others:
+        assert report.exitcodes["w"] == 1, "the waiting worker got BrokenBarrierError from the abort and ended"
+
+
 def test_ready_must_have_a_wait_method() -> None:
     p = multiprocessing.Process(target=time.sleep, args=(0,))
     with pytest.raises(TypeError, match="Event or a Barrier"):

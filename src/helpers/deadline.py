@@ -26,7 +26,7 @@ TERMINATE_GRACE_SECONDS = 2.0
 #: How long one wait lasts before the next: Interrupt ends a wait within about this time.
 SLICE_SECONDS = 0.25
 #: How long :func:`run_with_deadline` waits for its ``ready`` Event or Barrier before it starts the clock anyway.
-READY_SECONDS = 60.0
+READY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,8 @@ def run_with_deadline(processes: Sequence[BaseProcess], seconds: float, ready: A
     (made with one party more than the processes that wait at it): the deadline's clock starts once it is set
     or passed, not before, so that the deadline measures the demo and not how long the processes took to start
     (under ``spawn`` or ``forkserver`` on a busy machine that can be more than a second). If it is not set or
-    passed within :data:`READY_SECONDS`, the clock starts anyway.
+    passed within :data:`READY_SECONDS`, or a process ends before it is (it died at start, say), the clock starts
+    anyway, and the report says which process ended how.
 
     The joins wait in slices of :data:`SLICE_SECONDS`, so that Interrupt (Ctrl-C) ends the wait within about
     that time; the processes are then stopped as at the deadline, and ``KeyboardInterrupt`` is raised.
@@ -124,7 +125,7 @@ def run_with_deadline(processes: Sequence[BaseProcess], seconds: float, ready: A
             if p.pid is None:
                 p.start()
         if ready is not None:
-            wait_ready(ready, READY_SECONDS)
+            wait_ready(ready, READY_SECONDS, processes)
         deadline = time.monotonic() + seconds
         for p in processes:
             while p.is_alive() and (left := deadline - time.monotonic()) > 0:
@@ -136,10 +137,18 @@ def run_with_deadline(processes: Sequence[BaseProcess], seconds: float, ready: A
     return DeadlineReport(float(seconds), outcomes)
 
 
-def wait_ready(ready: Any, timeout: float) -> bool:
+def wait_ready(ready: Any, timeout: float, processes: Sequence[BaseProcess] = ()) -> bool:
     """Wait up to ``timeout`` s for the Event ``ready`` to be set or the Barrier ``ready`` to be passed, in slices
     that Interrupt can end (a Barrier is waited for in a helper thread, and aborted on Interrupt); whether it was.
+
+    If one of ``processes`` ends before that, it can no longer set or reach ``ready``: the wait stops there (a
+    Barrier is aborted, which releases the others waiting at it) instead of lasting ``timeout``.
     """
+    end = time.monotonic() + timeout
+
+    def one_ended() -> bool:
+        return any(p.pid is not None and not p.is_alive() for p in processes)
+
     if hasattr(ready, "abort"):  # a Barrier: its wait cannot be cut into slices, a thread's can
         passed: list[bool] = []
 
@@ -153,14 +162,20 @@ def wait_ready(ready: Any, timeout: float) -> bool:
         try:
             while waiter.is_alive():
                 waiter.join(SLICE_SECONDS)
+                if waiter.is_alive() and one_ended():
+                    waiter.join(SLICE_SECONDS)  # it may have passed just as a quick worker ended
+                    if waiter.is_alive():
+                        ready.abort()
         except BaseException:
             ready.abort()  # releases the thread and the processes waiting there
             raise
+        waiter.join()
         return bool(passed)
-    end = time.monotonic() + timeout
     while (left := end - time.monotonic()) > 0:
         if ready.wait(min(SLICE_SECONDS, left)):
             return True
+        if one_ended():
+            return bool(ready.wait(0))
     return False
 
 
