@@ -611,8 +611,8 @@ class WorkerTimes:
         least as fast as threads", failed in 5 of 10 runs of the lesson on a machine shared with other test runs),
         while threads on one GIL never keep more than one CPU busy. How many CPUs processes and interpreters get
         depends on the rest of the machine, alike for both but not exactly: on the course's 2-vCPU machine with a
-        load average of 8 to 15, the ratio of interpreters to processes (:meth:`busy_ratio`) ranged from 0.77 to
-        1.32 over 20 runs, and one run in ten of the lesson came out below 0.75; hence ``margin`` 40%, which still
+        load average of 8 to 20, the ratio of interpreters to processes (:meth:`busy_ratio`) ranged from 0.77 to
+        1.32 over 62 runs, and one run in ten of the lesson came out below 0.75; hence ``margin`` 40%, which still
         tells apart interpreters that keep 2 CPUs busy from ones that keep 1 (a ratio of about 0.5).
         """
         if self.gil:
@@ -856,12 +856,12 @@ def start_claims(costs: dict[str, float]) -> list[str]:
     """Statements about :func:`start_costs` that read the same on every machine, each ending True or False.
 
     Measured on the course's 2-vCPU machine with Python 3.14, in a plain process (tests/claims_subinterpreters.py,
-    30 runs, with 7 other engineers' test runs on the machine, load average 8 to 15, and 0 or 2 busy loops
-    beside it, or in a 1-CPU quota): a spawn process took 14 to 99 times as long as an interpreter, and an
-    interpreter 39 to 371 times as long as a thread, so both claims held in every run with a wide margin. A
-    process from a running forkserver took 0.5 to 2.1 times as long as an interpreter there (an interpreter 3 to 6
-    times as long on a quiet machine): a forkserver start waits for three processes to be scheduled, and on a busy
-    machine that can cost more than an interpreter's set-up, so it is no claim; the lesson's prose gives the figures.
+    52 runs, with other engineers' test runs on the machine, load average 8 to 20, and 0, 1 or 2 busy loops beside
+    it, or in a 1-CPU quota): a spawn process took 11 to 99 times as long as an interpreter, and an interpreter 39
+    to 521 times as long as a thread, so both claims held in every run by a wide margin. A process from a running
+    forkserver took 0.17 to 2.0 times as long as an interpreter there: a forkserver start waits for three processes
+    to be scheduled, which on a busy machine can cost more than an interpreter's set-up, so that is no claim (on a
+    quiet machine, in a kernel, it took 2.5 to 6 ms and an interpreter 16 to 27 ms; the lesson's prose says so).
     """
     for kind in ("thread", "interpreter", "spawn"):
         if kind not in costs:
