@@ -186,8 +186,13 @@ class TestInterpreters:
     def test_worker_times_claims(self) -> None:
         """The claims compare the CPUs each way kept busy: CPU seconds its tasks reported / its wall seconds."""
         seconds = {kind: [1.0, 2.0, 1.0] for kind in ("serial", "processes", "interpreters", "threads")}
-        cpu = {"serial": [1.0, 2.0, 1.0], "processes": [1.9, 3.8, 1.8], "interpreters": [1.8, 3.6, 1.9]}
-        gil = si.WorkerTimes(2, 2, True, seconds, {**cpu, "threads": [1.0, 2.1, 0.9]})
+        cpu = {
+            "serial": [1.0, 2.0, 1.0],
+            "processes": [1.9, 3.8, 1.8],
+            "interpreters": [1.8, 3.6, 1.9],
+            "threads": [1.0, 2.1, 0.9],
+        }
+        gil = si.WorkerTimes(2, 2, True, seconds, cpu)
         assert gil.busy("threads") == pytest.approx(1.0) and gil.busy("processes") == pytest.approx(1.9)
         assert [c.rsplit(": ", 1)[1] for c in gil.claims()] == ["True", "True"]
         assert str(gil).splitlines() == [
