@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
+from typing import Any
 
 import numpy as np
 import pytest
@@ -127,15 +128,32 @@ def test_the_full_queue_trap_and_its_fix() -> None:
     assert check_queue_fix(report, item).passed
 
 
+def _sums_by_workers(tasks: Any) -> list[float]:
+    """The row sums of DATA, each read by row_sum in a pool worker attached to a shared copy: what the workers
+    note is the evidence the check judges from."""
+    with (
+        shared_array(DATA.shape, copy_from=DATA) as big,
+        multiprocessing.Pool(2, initializer=init_worker, initargs=(big.spec,)) as pool,
+    ):
+        return pool.map(row_sum, tasks)
+
+
 def test_the_pool_sums_check() -> None:
-    assert check_pool_sums(DATA.sum(axis=1).tolist(), list(range(4)), DATA).passed
+    assert check_pool_sums(_sums_by_workers(range(4)), list(range(4)), DATA).passed
     assert not check_pool_sums(DATA.sum(axis=1).tolist(), list(DATA), DATA).passed
     assert not check_pool_sums([0.0] * 4, list(range(4)), DATA).passed
     assert not check_pool_sums(None, list(range(4)), DATA).passed
 
 
+def test_the_pool_sums_check_refuses_sums_made_in_the_parent() -> None:
+    """Right numbers made by NumPy here, with no worker reading a row, get a ✘ that says no worker made them."""
+    text = str(check_pool_sums(DATA.sum(axis=1).tolist(), list(range(4)), DATA))
+    assert "✘ every row sum is right, but no pool worker ran row_sum" in text
+    assert "no pool worker ran row_sum for them" in text
+
+
 def test_pool_sums_check_takes_any_sequence_of_row_numbers() -> None:
-    right = DATA.sum(axis=1).tolist()
+    right = _sums_by_workers(range(4))
     assert check_pool_sums(right, range(4), DATA).passed
     assert check_pool_sums(right, np.arange(4), DATA).passed
     assert not check_pool_sums(right, [True, False, True, False], DATA).passed

@@ -10,7 +10,7 @@ from run to run.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -19,6 +19,9 @@ __all__ = ["DeadlineReport", "ProcessOutcome", "run_with_deadline"]
 
 #: How long a terminated process gets to exit before it is killed.
 TERMINATE_GRACE_SECONDS = 2.0
+#: Called with each process the deadline ended, once it is gone (a lesson module that knows what such a
+#: process leaves half done adds a function here: see ``helpers.patterns``).
+AFTER_TERMINATE: list[Callable[[BaseProcess], None]] = []
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ def run_with_deadline(processes: Sequence[BaseProcess], seconds: float) -> Deadl
         if p.is_alive():
             p.kill()
             p.join()
+        for then in AFTER_TERMINATE:
+            then(p)
     late_set = set(map(id, late))
     outcomes = tuple(ProcessOutcome(p.name, p.exitcode, id(p) in late_set) for p in processes)
     return DeadlineReport(float(seconds), outcomes)

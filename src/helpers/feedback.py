@@ -22,15 +22,19 @@ import gc
 import inspect
 import multiprocessing.process
 import os
+import time
 from collections.abc import Callable, Sequence
 from multiprocessing.process import BaseProcess
 from typing import Any, Concatenate, ParamSpec
 
 __all__ = [
     "Feedback",
+    "cell_notes",
     "child_outcome",
+    "child_process",
     "latest_cell",
     "latest_child",
+    "new_attempt",
     "parses",
     "self_check",
     "summarize",
@@ -150,10 +154,98 @@ def child_outcome(process: BaseProcess) -> str | None:
 
 #: The sources of the last cells this kernel ran, newest last, for checks that read how code is written.
 _CELLS: collections.deque[str] = collections.deque(maxlen=100)
+#: When each of those cells started (``time.time()``), to tell which cell a worker's note comes from.
+_CELL_STARTS: collections.deque[float] = collections.deque(maxlen=100)
 
 
 def _remember(info: Any) -> None:
     _CELLS.append(str(getattr(info, "raw_cell", "")))
+    _CELL_STARTS.append(time.time())
+
+
+#: For each notebook variable: the id of its value and when the cell that bound it to that value started.
+_BOUND: dict[str, tuple[int, float]] = {}
+
+
+def _note_bindings(*_: Any) -> None:
+    shell = _shell()
+    began = _CELL_STARTS[-1] if _CELL_STARTS else 0.0
+    for name, value in list(shell.user_ns.items()) if shell is not None else []:
+        if not name.startswith("_") and _BOUND.get(name, (None, 0.0))[0] != id(value):
+            _BOUND[name] = (id(value), began)
+
+
+def new_attempt() -> None:
+    """Outside a notebook (a test, a script): start a new "cell", so that checks judge only notes made from now on.
+
+    In a notebook every cell is one, on its own.
+    """
+    _CELL_STARTS.append(time.time())
+
+
+def made_in(value: object) -> tuple[float, float] | None:
+    """When the cell that bound a notebook variable to ``value`` (this very object) started, and when the next
+    cell started (infinity if none yet): the time the student's answer was made. None outside a notebook, or
+    if no variable holds ``value``."""
+    shell = _shell()
+    if shell is None or not _CELL_STARTS:
+        return None
+    names = [n for n, v in list(shell.user_ns.items()) if v is value and not n.startswith("_")]
+    if not names:
+        return None
+    began = min(_BOUND[n][1] if _BOUND.get(n, (None,))[0] == id(value) else _CELL_STARTS[-1] for n in names)
+    return began, min((t for t in _CELL_STARTS if t > began), default=float("inf"))
+
+
+def cell_notes(
+    worker: str, where: Callable[[dict[str, Any]], bool] | None = None, answer: object = None, same_cell: bool = False
+) -> list[dict[str, Any]]:
+    """The notes ``worker`` made (see :mod:`helpers.evidence`) that ``where`` accepts, during the latest cell
+    that made any, oldest first: what the student's latest attempt really ran, wherever it ran.
+
+    With ``answer`` (a value the check was given), only notes made since the cell that made it count, or with
+    ``same_cell`` only notes made during that cell: notes of an earlier attempt, or of the lesson's own cells,
+    never speak for it. Outside a notebook, where there are no cells, the notes made since :func:`new_attempt`
+    count (every note of this process if it was never called).
+    """
+    from helpers.evidence import read_notes
+
+    window = made_in(answer) if answer is not None else None
+    since, until = window or (0.0, float("inf"))
+    if _shell() is None and _CELL_STARTS:  # outside a notebook: notes before the latest new_attempt() are older
+        since = max(since, _CELL_STARTS[-1])
+    if not same_cell:
+        until = float("inf")
+    found = [n for n in read_notes(worker, since) if n["time"] < until and (where is None or where(n))]
+    if not found:
+        return []
+    latest = max(n["time"] for n in found)
+    began = max((t for t in _CELL_STARTS if t <= latest), default=0.0)
+    return [n for n in found if n["time"] >= began]
+
+
+def child_process(pid: int) -> BaseProcess | None:
+    """The ``multiprocessing`` process object this process started with PID ``pid``, or None.
+
+    None means it has ended and was let go: ``multiprocessing`` keeps every child it started until a ``join()``
+    (or a later ``start()``) sees it end.
+    """
+    gc.collect()
+    found = [
+        p
+        for p in gc.get_objects()
+        if isinstance(p, BaseProcess) and p.pid == pid and getattr(p, "_parent_pid", None) == os.getpid()
+    ]
+    return found[-1] if found else None
+
+
+def _shell() -> Any:
+    """The running IPython shell, or None (outside IPython)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is part of the course's environment
+        return None
+    return get_ipython()
 
 
 def _listen_to_cells() -> None:
@@ -162,13 +254,11 @@ def _listen_to_cells() -> None:
     IPython's own input history misses cells run without storing history (as nbval runs them), so the
     course keeps its own short record, from the first ``import helpers`` on.
     """
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is part of the course's environment
-        return
-    shell = get_ipython()
+    shell = _shell()
     if shell is not None and _remember not in shell.events.callbacks["pre_run_cell"]:
         shell.events.register("pre_run_cell", _remember)
+        shell.events.register("post_run_cell", _note_bindings)
+        _note_bindings()  # what the notebook holds already was made before
 
 
 _listen_to_cells()
