@@ -381,7 +381,9 @@ def transfer_many(first: Any, second: Any, balances: Any, source: int, target: i
 
 def _lock_names() -> dict[str | None, str]:
     """The names the notebook's cell gave to its locks, by their shared id, for hints."""
-    return {shared_id(notebook_variable(name)): name for name in ("lock_0", "lock_1")}
+    names = {shared_id(notebook_variable(name)): name for name in ("lock_0", "lock_1")}
+    names.pop(None, None)
+    return names
 
 
 @self_check("two transfers that cannot deadlock")
@@ -424,7 +426,7 @@ def check_transfers(feedback: Feedback, report: DeadlineReport, balances: Any) -
     names = _lock_names()
     for n, who in zip(runs, ("the first process", "the second process"), strict=True):
         n["who"] = who
-        n["names"] = [names.get(i) or f"lock {i}" for i in n["locks"]]
+        n["names"] = [names.setdefault(i, f"a lock of its own (#{len(names) - 1})") for i in n["locks"]]
     for n in runs:
         kinds, first = n["kinds"], n["names"][0]
         if None in kinds:

@@ -15,7 +15,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from helpers.evidence import noted, read_notes, shared_id
-from helpers.feedback import Feedback, cell_notes, child_outcome, child_process, self_check, summarize
+from helpers.feedback import (
+    Feedback,
+    cell_notes,
+    child_outcome,
+    child_process,
+    latest_child,
+    self_check,
+    summarize,
+)
 
 __all__ = [
     "add_to_total",
@@ -59,7 +67,6 @@ def value_of(shared: Any) -> Any:
 _total: Any = None
 
 
-@noted
 def init_total(total: Any) -> None:
     """Pool initializer: keep the shared ``total`` in this worker's module global.
 
@@ -71,7 +78,6 @@ def init_total(total: Any) -> None:
     _total = total
 
 
-@noted
 def add_to_total(n: int) -> int:
     """Add ``n`` to the shared total set by :func:`init_total`; return ``n``.
 
@@ -85,6 +91,12 @@ def add_to_total(n: int) -> int:
     with _total.get_lock():
         _total.value += n
     return n
+
+
+# Noted for the exercises' checks (helpers.evidence) here rather than with @noted above them: lesson 02 prints the
+# two functions' source, and a reader there should see only what they do.
+init_total = noted(init_total)
+add_to_total = noted(add_to_total)
 
 
 def type_code(shared: Any) -> str:
@@ -144,6 +156,10 @@ def check_squares(feedback: Feedback, result: Any, square_sum: Any) -> None:
     )
     values = list(result[:4])
     runs = cell_notes("square_into", lambda n: n["args"].get("result", {}).get("id") == shared_id(result), result)
+    started = latest_child()
+    if not runs and started is not None and (problem := child_outcome(started)) is not None:
+        feedback.fail(problem)  # a child not yet at work: nothing to judge it by yet
+        return
     if not runs:
         feedback.fail(
             f"result holds {values}, but no square_into was given this result: the notebook wrote it itself"
@@ -229,6 +245,10 @@ def check_big_sum(feedback: Feedback, total: Any) -> None:
             "write_sum ran here, in the notebook's own process: start it in the child, "
             "Process(target=write_sum, args=(BIG_NUMBERS, big_total)), and call start(), not run()"
         )
+        return
+    started = latest_child()
+    if not children and started is not None and (problem := child_outcome(started)) is not None:
+        feedback.fail(problem)  # a child not yet at work: nothing to judge it by yet
         return
     if not children:
         feedback.fail(

@@ -1143,7 +1143,14 @@ def check_shared_fill(feedback: Feedback, buf: object, filled: object) -> None:
             "fill_squares in the subinterpreter, interp.call(fill_squares, memoryview(buf))"
         )
         return
-    feedback.ok("every byte holds i * i % 256: a subinterpreter ran fill_squares and wrote into your memory")
+    if not any(n["args"]["view"]["type"] == "memoryview" for n in fills):
+        feedback.fail(
+            "a subinterpreter ran fill_squares, but on its own copy (it was given a "
+            f"{fills[-1]['args']['view']['type']}, which crosses as a copy): the bytes in buf were written here. "
+            "Give it a view of buf, interp.call(fill_squares, memoryview(buf))"
+        )
+        return
+    feedback.ok("every byte holds i * i % 256: a subinterpreter ran fill_squares on a view of your memory")
     feedback.expect(
         filled == len(buf),
         f"filled is {len(buf)}, the number of bytes the call wrote",
