@@ -268,16 +268,24 @@ def _break_queues_of(process: BaseProcess) -> None:
         return
     from multiprocessing.queues import Queue
 
-    def broken(*args: object, **kwargs: object) -> bytes:
-        raise BrokenQueueError(
-            f"{process.name} was ended half-way through writing its item into this queue, so the rest will never "
-            "come and get() would wait forever (a timeout only bounds the wait for an item to start). This queue "
-            "is broken: make a new Queue, and read the item before you join the process that puts it"
-        )
+    here = os.getpid()
+
+    def broken(original: Callable[..., Any]) -> Callable[..., Any]:
+        def read(*args: object, **kwargs: object) -> Any:
+            if os.getpid() != here:  # a fork child of this process inherits the object: it reads as it always did
+                return original(*args, **kwargs)
+            raise BrokenQueueError(
+                f"{process.name} was ended half-way through writing its item into this queue, so the rest will "
+                "never come and get() would wait forever (a timeout only bounds the wait for an item to start). "
+                "This queue is broken: make a new Queue, and read the item before you join the process that puts it"
+            )
+
+        return read
 
     for queue in [q for q in gc.get_objects() if isinstance(q, Queue)]:
-        if shared_id(queue) in cut:
-            queue._poll = queue._recv_bytes = broken  # type: ignore[attr-defined]  # this process's side only
+        if shared_id(queue) in cut:  # this process's side only: a queue sent to a new process is rebuilt there
+            queue._poll = broken(queue._poll)  # type: ignore[attr-defined]
+            queue._recv_bytes = broken(queue._recv_bytes)  # type: ignore[attr-defined]
 
 
 AFTER_TERMINATE.append(_break_queues_of)
