@@ -356,10 +356,10 @@ EXERCISES: tuple[Exercise, ...] = (
         "03_transfers.py",
         (
             Answer("lock_1 first, for both", transfers("lock_1, lock_0", "lock_1, lock_0")),
-            Answer("opposite orders", transfers("lock_0, lock_1", "lock_1, lock_0", seconds=1), ("opposite orders",)),
+            Answer("opposite orders", transfers("lock_0, lock_1", "lock_1, lock_0"), ("opposite orders",)),
             Answer(
                 "one lock twice",
-                transfers("lock_0, lock_0", "lock_0, lock_1", seconds=1),
+                transfers("lock_0, lock_0", "lock_0, lock_1"),
                 ("takes lock_0 twice", "not re-entrant"),
             ),
             Answer(
@@ -834,7 +834,8 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
                 "from helpers.shared_ctypes import square_into\n"
                 "result = Array('i', 4)\n"
                 "square_sum = Value('i')\n"
-                "p = Process(target=square_into, args=([2, 4, 6, 8], Array('i', 4), Value('i')))\n"
+                "other, other_sum = Array('i', 4), Value('i')  # kept: a spawn child opens them after start()\n"
+                "p = Process(target=square_into, args=([2, 4, 6, 8], other, other_sum))\n"
                 "p.start()\n"
                 "p.join()\n"
                 "result[:] = [4, 16, 36, 64]\n"
@@ -926,7 +927,8 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
                 "from multiprocessing import Process, Value, RawValue\n"
                 "from helpers.shared_ctypes import BIG_NUMBERS, write_sum\n"
                 "big_total = Value('q')\n"
-                "child = Process(target=write_sum, args=(BIG_NUMBERS, Value('q')))\n"
+                "other = Value('q')  # kept: a spawn child opens it after start()\n"
+                "child = Process(target=write_sum, args=(BIG_NUMBERS, other))\n"
                 "child.start()\n"
                 "child.join()\n"
                 "big_total.value = 3_000_000_000"
@@ -1134,8 +1136,9 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
                 "from helpers.races import transfer_many\n"
                 "lock_0, lock_1 = Lock(), Lock()\n"
                 "balances = Array('i', [100, 100])\n"
-                "p = Process(target=transfer_many, args=(Lock(), Lock(), balances, 0, 1, 1000))\n"
-                "q = Process(target=transfer_many, args=(Lock(), Lock(), balances, 1, 0, 1000))\n"
+                "a, b, c, d = Lock(), Lock(), Lock(), Lock()  # kept: a spawn child opens them after start()\n"
+                "p = Process(target=transfer_many, args=(a, b, balances, 0, 1, 1000))\n"
+                "q = Process(target=transfer_many, args=(c, d, balances, 1, 0, 1000))\n"
                 "report = run_with_deadline([p, q], seconds=5)"
             ),
             ("share no lock",),

@@ -116,8 +116,22 @@ def self_check(title: str) -> Callable[[Callable[Concatenate[Feedback, P], None]
 # ---------------------------------------------------------------- what a check can look at
 
 
-def latest_child() -> BaseProcess | None:
-    """The process this one started most recently (``multiprocessing`` numbers them), or None.
+def _started_at(pid: int | None) -> float:
+    """When process ``pid`` started, as ``time.time()`` would have said (Linux); 0 where that cannot be read."""
+    from helpers.registry import start_time
+
+    ticks = start_time(pid) if pid is not None else None
+    try:
+        with open("/proc/stat") as stat:
+            boot = next(int(line.split()[1]) for line in stat if line.startswith("btime"))
+    except (OSError, StopIteration, ValueError):
+        return 0.0
+    return 0.0 if ticks is None else boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def latest_child(since: float | None = None) -> BaseProcess | None:
+    """The process this one started most recently (``multiprocessing`` numbers them), or None; with ``since``
+    (``time.time()``), only one started after it (the OS clock of process starts counts in 1/100 s: 1 s of slack).
 
     A check run right after an exercise's cell looks at it for what that cell started: whether it ended
     well and was joined. (Which function it ran cannot be read back: ``start()`` drops the target and
@@ -129,6 +143,8 @@ def latest_child() -> BaseProcess | None:
         for p in gc.get_objects()
         if isinstance(p, BaseProcess) and p.pid is not None and getattr(p, "_parent_pid", None) == os.getpid()
     ]
+    if since is not None:
+        found = [p for p in found if _started_at(p.pid) >= since - 1]
     return max(found, key=lambda p: p._identity, default=None)
 
 

@@ -339,14 +339,14 @@ def check_queue_fix(feedback: Feedback, report: DeadlineReport, item: object) ->
         if n["parent"] == os.getpid() and n["pid"] != os.getpid()
     ]
     codes = list(report.exitcodes.values())
-    if not puts:
+    if not report.all_finished:  # said first: the report is what the student has in hand
+        feedback.fail(
+            f"{report}: the producer could not exit; its item was still in the pipe. Get it first, then join."
+        )
+    elif not puts:
         feedback.fail(
             "no process of this notebook ran put_big in your latest cell: start a new producer, "
             "Process(target=put_big, args=(queue, 10 * 2**20))"
-        )
-    elif not report.all_finished:
-        feedback.fail(
-            f"{report}: the producer could not exit; its item was still in the pipe. Get it first, then join."
         )
     elif any(code != 0 for code in codes):
         feedback.fail(

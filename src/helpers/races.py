@@ -417,6 +417,13 @@ def check_transfers(feedback: Feedback, report: DeadlineReport, balances: Any) -
         )
         return
     runs = [n for n in runs if n["parent"] == os.getpid()]
+    if len(runs) != 2 and not (report.all_finished and all(c == 0 for c in report.exitcodes.values())):
+        feedback.fail(
+            f"{report}: only {len(runs)} of them began transfer_many, so there is nothing else to judge; "
+            "a process that failed printed its error above (a lock made in the args and dropped by the cell "
+            "is gone before a spawn or forkserver child opens it), one that was slow to start needs more seconds"
+        )
+        return
     if len(runs) != 2:
         feedback.fail(
             f"{len(runs)} process(es) of this notebook ran transfer_many with balances in your latest cell; "

@@ -21,6 +21,7 @@ from helpers.feedback import (
     child_outcome,
     child_process,
     latest_child,
+    made_in,
     self_check,
     summarize,
 )
@@ -156,7 +157,8 @@ def check_squares(feedback: Feedback, result: Any, square_sum: Any) -> None:
     )
     values = list(result[:4])
     runs = cell_notes("square_into", lambda n: n["args"].get("result", {}).get("id") == shared_id(result), result)
-    started = latest_child()
+    window = made_in(result)
+    started = latest_child(since=window[0] if window else None)
     if not runs and started is not None and (problem := child_outcome(started)) is not None:
         feedback.fail(problem)  # a child not yet at work: nothing to judge it by yet
         return
@@ -246,7 +248,8 @@ def check_big_sum(feedback: Feedback, total: Any) -> None:
             "Process(target=write_sum, args=(BIG_NUMBERS, big_total)), and call start(), not run()"
         )
         return
-    started = latest_child()
+    window = made_in(total)
+    started = latest_child(since=window[0] if window else None)
     if not children and started is not None and (problem := child_outcome(started)) is not None:
         feedback.fail(problem)  # a child not yet at work: nothing to judge it by yet
         return
