@@ -93,6 +93,8 @@ def note(worker: str, **facts: Any) -> None:
 
 def describe(value: Any) -> dict[str, Any]:
     """What a note says of one argument: its type, its :func:`shared_id`, lock kind, small value, length."""
+    if type(value) in (int, float, str, bool) or value is None:  # the common case, quickly: a note is per call
+        return {"type": type(value).__name__, "id": None, "lock": None, "value": value}
     found: dict[str, Any] = {"type": type(value).__name__, "id": shared_id(value), "lock": lock_kind(value)}
     if found["lock"] == "Semaphore":
         with contextlib.suppress(Exception):  # macOS cannot tell how many a semaphore lets in now
@@ -119,13 +121,17 @@ def noted(worker: Callable[P, R]) -> Callable[P, R]:
     :func:`describe`), before it runs: the evidence the exercises' self-checks judge from."""
 
     signature = inspect.signature(worker)
+    names = list(signature.parameters)
 
     @functools.wraps(worker)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            given = signature.bind(*args, **kwargs).arguments
-        except TypeError:  # the call itself fails the same way, just below
-            given = {}
+        if not kwargs and len(args) == len(names):  # the common case, quickly: a note is per call
+            given = dict(zip(names, args, strict=True))
+        else:
+            try:
+                given = signature.bind(*args, **kwargs).arguments
+            except TypeError:  # the call itself fails the same way, just below
+                given = {}
         note(worker.__name__, args={name: describe(value) for name, value in given.items()})
         return worker(*args, **kwargs)
 
