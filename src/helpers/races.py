@@ -461,7 +461,7 @@ def check_transfers(feedback: Feedback, report: DeadlineReport, balances: Any) -
     if p["times"] != 1000 or q["times"] != 1000:
         feedback.fail(f"the processes moved 1 {p['times']} and {q['times']} times: the task asks 1,000 each")
         return
-    feedback.ok("two processes of this notebook ran transfer_many 1,000 times each, in opposite directions")
+    feedback.ok("two processes of this notebook began transfer_many, 1,000 transfers each, in opposite directions")
     if not set(p["locks"]) & set(q["locks"]):
         feedback.fail(
             f"{p['who']} takes {' and '.join(p['names'])}, {q['who']} {' and '.join(q['names'])}: they share no "
