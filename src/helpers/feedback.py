@@ -134,8 +134,8 @@ def latest_child(since: float | None = None) -> BaseProcess | None:
     (``time.time()``), only one started after it (the OS clock of process starts counts in 1/100 s: 1 s of slack).
 
     A check run right after an exercise's cell looks at it for what that cell started: whether it ended
-    well and was joined. (Which function it ran cannot be read back: ``start()`` drops the target and
-    arguments; a check reads those from the cell's code instead, see :func:`latest_cell`.)
+    well and was joined. (Which function it ran, and with what, cannot be read back from it: ``start()`` drops the
+    target and arguments; the course's workers note that themselves, see :func:`cell_notes`.)
     """
     gc.collect()  # a process object nothing refers to any more is not the student's current attempt
     found = [
@@ -283,7 +283,8 @@ _listen_to_cells()
 def latest_cell(containing: str) -> str | None:
     """The source of the latest notebook cell that contains ``containing``, or None (outside a notebook).
 
-    For checks that judge how the code is written (a ``finally`` block, a lock order), not only what it left.
+    For a hint about how the code is written (lesson 04's ``finally`` block, which one run that did not fail cannot
+    show), never instead of what the workers noted.
     The current cell counts too: a solution file calls its check at its end.
     """
     for source in reversed(_CELLS):
