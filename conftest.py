@@ -145,6 +145,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
         report.sections.append(("what the cell printed in this run", describe_outputs(outputs)))
 
 
+@pytest.fixture(autouse=True)
+def _a_new_attempt() -> None:
+    """Each test is a new attempt for the exercises' checks, as a new cell is in a notebook: the notes that workers
+    made for earlier tests (helpers.evidence) do not speak for this one's."""
+    from helpers.feedback import new_attempt
+
+    new_attempt()
+
+
 @pytest.fixture
 def run_snapshot(request: pytest.FixtureRequest) -> leftovers.Snapshot:
     """The /dev/shm names and PIDs that existed when this pytest run started."""

@@ -8,12 +8,14 @@ import time
 from concurrent.futures import ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
+from typing import Any
 
 import numpy as np
 import pytest
 
 from helpers import run_with_deadline
 from helpers.patterns import (
+    BrokenQueueError,
     append_and_store,
     append_in_place,
     check_pool_sums,
@@ -30,6 +32,7 @@ from helpers.patterns import (
     row_sum_shared,
     sleep_until_stopped,
     stop_workers,
+    take_one,
 )
 from helpers.shared_arrays import shared_array
 
@@ -137,9 +140,17 @@ def test_access_costs_are_positive_and_kinds_are_checked() -> None:
 def test_the_full_queue_trap_and_its_fix() -> None:
     queue = multiprocessing.Queue()
     stuck = multiprocessing.Process(target=put_big, args=(queue, 10 * 2**20), name="p")
-    report = run_with_deadline([stuck], seconds=1)
+    report = run_with_deadline(
+        [stuck], seconds=3
+    )  # time to start and begin its put, even under spawn on a busy machine
     assert report.overran == ["p"]
     assert not check_queue_fix(report, None).passed
+    began = time.monotonic()
+    with pytest.raises(BrokenQueueError, match="ended half-way through writing its item"):
+        queue.get(timeout=1)  # without the deadline's notice: waits forever for the rest of the item
+    assert time.monotonic() - began < 1
+    reader = multiprocessing.Process(target=take_one, args=(queue, 0.2), name="reader")
+    assert run_with_deadline([reader], seconds=1).overran == ["reader"], "a new process reads the queue as it is"
     queue = multiprocessing.Queue()
     fine = multiprocessing.Process(target=put_big, args=(queue, 10 * 2**20), name="p")
     fine.start()
@@ -148,15 +159,32 @@ def test_the_full_queue_trap_and_its_fix() -> None:
     assert check_queue_fix(report, item).passed
 
 
+def _sums_by_workers(tasks: Any) -> list[float]:
+    """The row sums of DATA, each read by row_sum in a pool worker attached to a shared copy: what the workers
+    note is the evidence the check judges from."""
+    with (
+        shared_array(DATA.shape, copy_from=DATA) as big,
+        multiprocessing.Pool(2, initializer=init_worker, initargs=(big.spec,)) as pool,
+    ):
+        return pool.map(row_sum, tasks)
+
+
 def test_the_pool_sums_check() -> None:
-    assert check_pool_sums(DATA.sum(axis=1).tolist(), list(range(4)), DATA).passed
+    assert check_pool_sums(_sums_by_workers(range(4)), list(range(4)), DATA).passed
     assert not check_pool_sums(DATA.sum(axis=1).tolist(), list(DATA), DATA).passed
     assert not check_pool_sums([0.0] * 4, list(range(4)), DATA).passed
     assert not check_pool_sums(None, list(range(4)), DATA).passed
 
 
+def test_the_pool_sums_check_refuses_sums_made_in_the_parent() -> None:
+    """Right numbers made by NumPy here, with no worker reading a row, get a ✘ that says no worker made them."""
+    text = str(check_pool_sums(DATA.sum(axis=1).tolist(), list(range(4)), DATA))
+    assert "✘ every row sum is right, but no pool worker ran row_sum" in text
+    assert "no pool worker ran row_sum for them" in text
+
+
 def test_pool_sums_check_takes_any_sequence_of_row_numbers() -> None:
-    right = DATA.sum(axis=1).tolist()
+    right = _sums_by_workers(range(4))
     assert check_pool_sums(right, range(4), DATA).passed
     assert check_pool_sums(right, np.arange(4), DATA).passed
     assert not check_pool_sums(right, [True, False, True, False], DATA).passed

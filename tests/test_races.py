@@ -7,6 +7,7 @@ import multiprocessing
 import pytest
 
 from helpers import run_with_deadline
+from helpers.feedback import new_attempt
 from helpers.races import (
     STRATEGIES,
     check_histogram,
@@ -99,7 +100,39 @@ def test_the_transfer_check_passes_ordered_locks() -> None:
 
 
 def test_the_transfer_check_fails_a_deadlock_or_no_report() -> None:
-    report = run_with_deadline([multiprocessing.Process(target=__import__("time").sleep, args=(5,), name="p")], 0.2)
-    feedback = check_transfers(report, multiprocessing.Array("i", [100, 100]))
-    assert not feedback.passed and "still running at the 0.2 s deadline" in str(feedback)
+    lock_0, lock_1 = multiprocessing.Lock(), multiprocessing.Lock()
+    balances = multiprocessing.Array("i", [100, 100])
+    args = [(lock_0, lock_1, balances, 0, 1, 1000), (lock_0, lock_1, balances, 1, 0, 1000)]
+    with lock_0:  # held here: both wait for it past the deadline
+        report = run_with_deadline([multiprocessing.Process(target=transfer_many, args=a) for a in args], 0.5)
+    feedback = check_transfers(report, balances)
+    assert not feedback.passed and "still running at the 0.5 s deadline" in str(feedback)
     assert not check_transfers(None, multiprocessing.Array("i", [100, 100])).passed
+
+
+def test_the_transfer_check_judges_what_the_processes_were_given() -> None:
+    """From transfer_many's notes: opposite orders, 100 transfers, a run in the parent, unshared locks."""
+    lock_0, lock_1 = multiprocessing.Lock(), multiprocessing.Lock()
+
+    def attempt(*pairs: tuple[object, object, int, int, int]) -> str:
+        new_attempt()
+        balances = multiprocessing.Array("i", [100, 100])
+        procs = [
+            multiprocessing.Process(target=transfer_many, args=(f, s, balances, a, b, n)) for f, s, a, b, n in pairs
+        ]
+        return str(check_transfers(run_with_deadline(procs, seconds=5), balances))
+
+    assert "opposite orders deadlock" in attempt((lock_0, lock_1, 0, 1, 1000), (lock_1, lock_0, 1, 0, 1000))
+    assert "the task asks 1,000 each" in attempt((lock_0, lock_1, 0, 1, 100), (lock_0, lock_1, 1, 0, 100))
+    assert "share no lock" in attempt(
+        (lock_0, lock_1, 0, 1, 1000), (multiprocessing.Lock(), multiprocessing.Lock(), 1, 0, 1000)
+    )
+    both = multiprocessing.RLock()
+    assert "Well done" in attempt((both, both, 0, 1, 1000), (both, both, 1, 0, 1000))
+    new_attempt()
+    balances = multiprocessing.Array("i", [100, 100])
+    report = run_with_deadline(
+        [multiprocessing.Process(target=transfer_many, args=(lock_0, lock_1, balances, 0, 1, 1000))], seconds=5
+    )
+    transfer_many(lock_0, lock_1, balances, 1, 0, 1000)
+    assert "transfer_many ran here" in str(check_transfers(report, balances))

@@ -11,7 +11,8 @@ swapped argument, a forgotten comma.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+import textwrap
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
@@ -355,10 +356,10 @@ EXERCISES: tuple[Exercise, ...] = (
         "03_transfers.py",
         (
             Answer("lock_1 first, for both", transfers("lock_1, lock_0", "lock_1, lock_0")),
-            Answer("opposite orders", transfers("lock_0, lock_1", "lock_1, lock_0", seconds=1), ("opposite orders",)),
+            Answer("opposite orders", transfers("lock_0, lock_1", "lock_1, lock_0"), ("opposite orders",)),
             Answer(
                 "one lock twice",
-                transfers("lock_0, lock_0", "lock_0, lock_1", seconds=1),
+                transfers("lock_0, lock_0", "lock_0, lock_1"),
                 ("takes lock_0 twice", "not re-entrant"),
             ),
             Answer(
@@ -715,3 +716,935 @@ EXERCISES: tuple[Exercise, ...] = (
         cells=("interp = interpreters.create()",),  # section 1's interp
     ),
 )
+
+
+#: Lesson 01, exercise 2's guarded script in its parts: what comes before the guard, the guard, and its body.
+GUARD = 'if __name__ == "__main__":\n'
+BODY, MAIN = GUARDED.split(GUARD)
+
+
+#: Answers from issue 22's fresh-eyes round: written by someone who had not read the ones above, run in real
+#: kernels on 3.11 (fork) and 3.14 (forkserver) before they were added. Right answers in styles other than the
+#: solution's (comprehensions, helpers, kwargs, Raw values, other pools and locks); wrong ones that do the work
+#: outside the mechanism taught (in the parent, in a thread, in another interpreter, by NumPy here).
+FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
+    ("00_welcome_and_setup", 1): (
+        Answer("os.cpu_count()+1", "import os\nmy_cpus = os.cpu_count() + 1", ("but the report says",)),
+        Answer(
+            "the function itself",
+            "from helpers import usable_cpus\nmy_cpus = usable_cpus",
+            ("should be a whole number",),
+        ),
+        Answer("a float", "from helpers import usable_cpus\nmy_cpus = usable_cpus() + 0.5", ("a fraction",)),
+        Answer("right: usable_cpus()", "from helpers import usable_cpus\nmy_cpus = usable_cpus()"),
+        Answer(
+            "right: sched_getaffinity",
+            ("import os\nfrom helpers import usable_cpus\nmy_cpus = min(len(os.sched_getaffinity(0)), usable_cpus())"),
+        ),
+    ),
+    ("01_process_isolation", 1): (
+        Answer(
+            "swapped",
+            'predictions = {"fork": False, "spawn": True, "forkserver": True}',
+            ("fork: the child saw [1, 2, 3], so True",),
+        ),
+        Answer("right: dict()", "predictions = dict(fork=True, spawn=False, forkserver=False)"),
+        Answer("right: comprehension", 'predictions = {m: m == "fork" for m in ("fork", "spawn", "forkserver")}'),
+    ),
+    ("01_process_isolation", 2): (
+        Answer(
+            "guard negated",
+            script(GUARDED.replace('__name__ == "__main__"', '__name__ != "__main__"')),
+            ("printed nothing",),
+        ),
+        Answer(
+            "a guard that guards nothing",
+            script(BODY + textwrap.dedent(MAIN) + "\n" + GUARD + "    pass\n"),
+            ("bootstrapping phase",),
+        ),
+        Answer(
+            "parent prints the child's result (joins, then squares in parent too)",
+            script(
+                GUARDED.replace(
+                    '    print("Result (in main', '    square_numbers([5, 10, 15])\n    print("Result (in main'
+                )
+            ),
+            ("the parent's line came 0 times",),
+        ),
+        Answer("right: main() function", script(BODY + "def main():\n" + MAIN + "\n\n" + GUARD + "    main()\n")),
+        Answer(
+            "right: reversed comparison", script(GUARDED.replace('__name__ == "__main__"', '"__main__" == __name__'))
+        ),
+    ),
+    ("02_values_and_arrays", 1): (
+        Answer(
+            "target=square_into(...)",
+            (
+                "from multiprocessing import Array, Process, Value, RawArray, RawValue\n"
+                "from helpers.shared_ctypes import square_into\n"
+                "result = Array('i', 4)\n"
+                "square_sum = Value('i')\n"
+                "p = Process(target=square_into([2, 4, 6, 8], result, square_sum))\n"
+                "p.start()\n"
+                "p.join()"
+            ),
+            ("square_into ran here",),
+        ),
+        Answer(
+            "p.run()",
+            (
+                "from multiprocessing import Array, Process, Value, RawArray, RawValue\n"
+                "from helpers.shared_ctypes import square_into\n"
+                "result = Array('i', 4)\n"
+                "square_sum = Value('i')\n"
+                "p = Process(target=square_into, args=([2, 4, 6, 8], result, square_sum))\n"
+                "p.run()"
+            ),
+            ("square_into ran here",),
+        ),
+        Answer(
+            "no process",
+            (
+                "from multiprocessing import Array, Process, Value, RawArray, RawValue\n"
+                "from helpers.shared_ctypes import square_into\n"
+                "result = Array('i', 4)\n"
+                "square_sum = Value('i')\n"
+                "square_into([2, 4, 6, 8], result, square_sum)"
+            ),
+            ("square_into ran here",),
+        ),
+        Answer(
+            "a thread",
+            (
+                "from multiprocessing import Array, Process, Value, RawArray, RawValue\n"
+                "from helpers.shared_ctypes import square_into\n"
+                "import threading\n"
+                "result = Array('i', 4)\n"
+                "square_sum = Value('i')\n"
+                "t = threading.Thread(target=square_into, args=([2, 4, 6, 8], result, square_sum))\n"
+                "t.start()\n"
+                "t.join()"
+            ),
+            ("square_into ran here",),
+        ),
+        Answer(
+            "parent writes, child on other arrays",
+            (
+                "from multiprocessing import Array, Process, Value, RawArray, RawValue\n"
+                "from helpers.shared_ctypes import square_into\n"
+                "result = Array('i', 4)\n"
+                "square_sum = Value('i')\n"
+                "other, other_sum = Array('i', 4), Value('i')  # kept: a spawn child opens them after start()\n"
+                "p = Process(target=square_into, args=([2, 4, 6, 8], other, other_sum))\n"
+                "p.start()\n"
+                "p.join()\n"
+                "result[:] = [4, 16, 36, 64]\n"
+                "square_sum.value = 120"
+            ),
+            ("the notebook wrote it itself",),
+        ),
+        Answer(
+            "sleep instead of join",
+            (
+                "from multiprocessing import Array, Process, Value, RawArray, RawValue\n"
+                "from helpers.shared_ctypes import square_into\n"
+                "import time\n"
+                "result = Array('i', 4)\n"
+                "square_sum = Value('i')\n"
+                "p = Process(target=square_into, args=([2, 4, 6, 8], result, square_sum))\n"
+                "p.start()\n"
+                "time.sleep(1)"
+            ),
+            ("never joined",),
+        ),
+        Answer(
+            "right: list comprehension, Raw*",
+            (
+                "from multiprocessing import Array, Process, Value, RawArray, RawValue\n"
+                "from helpers.shared_ctypes import square_into\n"
+                "result = RawArray('i', 4)\n"
+                "square_sum = RawValue('i')\n"
+                "procs = [Process(target=square_into, args=([2, 4, 6, 8], result, square_sum)) for _ in range(1)]\n"
+                "for p in procs:\n"
+                "    p.start()\n"
+                "for p in procs:\n"
+                "    p.join()"
+            ),
+        ),
+        Answer(
+            "right: helper and kwargs",
+            (
+                "from multiprocessing import Array, Process, Value, RawArray, RawValue\n"
+                "from helpers.shared_ctypes import square_into\n"
+                "def run_child(**kw):\n"
+                "    p = Process(target=square_into, kwargs=kw)\n"
+                "    p.start()\n"
+                "    p.join()\n"
+                "    return p\n"
+                "\n"
+                "result, square_sum = Array('q', 4), Value('l')\n"
+                "run_child(numbers=[2, 4, 6, 8], result=result, square_sum=square_sum)"
+            ),
+        ),
+    ),
+    ("02_values_and_arrays", 2): (
+        Answer(
+            "q, no join",
+            (
+                "from multiprocessing import Process, Value, RawValue\n"
+                "from helpers.shared_ctypes import BIG_NUMBERS, write_sum\n"
+                "big_total = Value('q')\n"
+                "child = Process(target=write_sum, args=(BIG_NUMBERS, big_total))\n"
+                "child.start()\n"
+                "print(f'{BIG_NUMBERS} -> {big_total.value:_}')"
+            ),
+            ("join",),
+        ),
+        Answer(
+            "q, run()",
+            (
+                "from multiprocessing import Process, Value, RawValue\n"
+                "from helpers.shared_ctypes import BIG_NUMBERS, write_sum\n"
+                "big_total = Value('q')\n"
+                "child = Process(target=write_sum, args=(BIG_NUMBERS, big_total))\n"
+                "child.run()"
+            ),
+            ("write_sum ran here",),
+        ),
+        Answer(
+            "q, set in parent",
+            (
+                "from multiprocessing import Process, Value, RawValue\n"
+                "from helpers.shared_ctypes import BIG_NUMBERS, write_sum\n"
+                "big_total = Value('q')\n"
+                "big_total.value = sum(BIG_NUMBERS)"
+            ),
+            ("no child ran write_sum",),
+        ),
+        Answer(
+            "q, child on another value",
+            (
+                "from multiprocessing import Process, Value, RawValue\n"
+                "from helpers.shared_ctypes import BIG_NUMBERS, write_sum\n"
+                "big_total = Value('q')\n"
+                "other = Value('q')  # kept: a spawn child opens it after start()\n"
+                "child = Process(target=write_sum, args=(BIG_NUMBERS, other))\n"
+                "child.start()\n"
+                "child.join()\n"
+                "big_total.value = 3_000_000_000"
+            ),
+            ("no child ran write_sum with this big_total",),
+        ),
+        Answer(
+            "right: c_int64",
+            (
+                "from multiprocessing import Process, Value, RawValue\n"
+                "from helpers.shared_ctypes import BIG_NUMBERS, write_sum\n"
+                "import ctypes\n"
+                "big_total = Value(ctypes.c_int64)\n"
+                "child = Process(target=write_sum, args=(BIG_NUMBERS, big_total))\n"
+                "child.start()\n"
+                "child.join()"
+            ),
+        ),
+        Answer(
+            "right: RawValue Q, kwargs",
+            (
+                "from multiprocessing import Process, Value, RawValue\n"
+                "from helpers.shared_ctypes import BIG_NUMBERS, write_sum\n"
+                "big_total = RawValue('Q')\n"
+                "child = Process(target=write_sum, kwargs={'numbers': BIG_NUMBERS, 'out': big_total})\n"
+                "child.start()\n"
+                "child.join()"
+            ),
+        ),
+    ),
+    ("02_values_and_arrays", 3): (
+        Answer(
+            "initializer=init_total(total)",
+            (
+                "from multiprocessing import Pool, Value\n"
+                "from helpers.shared_ctypes import add_to_total, init_total\n"
+                "total = Value('i', 0)\n"
+                "with Pool(2, initializer=init_total(total)) as pool:\n"
+                "    pool.map(add_to_total, range(1, 101))"
+            ),
+            ("initializer=init_total",),
+            interrupt_after=20,
+        ),
+        Answer(
+            "init_total in parent, no initializer",
+            (
+                "from multiprocessing import Pool, Value\n"
+                "from helpers.shared_ctypes import add_to_total, init_total\n"
+                "total = Value('i', 0)\n"
+                "init_total(total)\n"
+                "with Pool(2) as pool:\n"
+                "    pool.map(add_to_total, range(1, 101))"
+            ),
+            ("initializer=init_total",),
+            interrupt_after=20,
+        ),
+        Answer(
+            "loop in parent",
+            (
+                "from multiprocessing import Pool, Value\n"
+                "from helpers.shared_ctypes import add_to_total, init_total\n"
+                "total = Value('i', 0)\n"
+                "init_total(total)\n"
+                "for n in range(1, 101):\n"
+                "    add_to_total(n)"
+            ),
+            ("add_to_total ran 100 time(s) here",),
+        ),
+        Answer(
+            "range(1, 100)",
+            (
+                "from multiprocessing import Pool, Value\n"
+                "from helpers.shared_ctypes import add_to_total, init_total\n"
+                "total = Value('i', 0)\n"
+                "with Pool(2, initializer=init_total, initargs=(total,)) as pool:\n"
+                "    pool.map(add_to_total, range(1, 100))"
+            ),
+            ("1 + ... + 99",),
+        ),
+        Answer(
+            "parent sets value",
+            (
+                "from multiprocessing import Pool, Value\n"
+                "from helpers.shared_ctypes import add_to_total, init_total\n"
+                "total = Value('i', 0)\n"
+                "total.value = sum(range(1, 101))"
+            ),
+            ("add_to_total never added to it",),
+        ),
+        Answer(
+            "apply in parent via map builtin",
+            (
+                "from multiprocessing import Pool, Value\n"
+                "from helpers.shared_ctypes import add_to_total, init_total\n"
+                "total = Value('i', 0)\n"
+                "init_total(total)\n"
+                "list(map(add_to_total, range(1, 101)))"
+            ),
+            ("add_to_total ran 100 time(s) here",),
+        ),
+        Answer(
+            "right: ProcessPoolExecutor",
+            (
+                "from multiprocessing import Pool, Value\n"
+                "from helpers.shared_ctypes import add_to_total, init_total\n"
+                "from concurrent.futures import ProcessPoolExecutor\n"
+                "total = Value('i', 0)\n"
+                "with ProcessPoolExecutor(2, initializer=init_total, initargs=(total,)) as ex:\n"
+                "    list(ex.map(add_to_total, range(1, 101)))"
+            ),
+        ),
+        Answer(
+            "right: positional, imap_unordered, close/join",
+            (
+                "from multiprocessing import Pool, Value\n"
+                "from helpers.shared_ctypes import add_to_total, init_total\n"
+                "total = Value('i', 0)\n"
+                "pool = Pool(2, init_total, [total])\n"
+                "for _ in pool.imap_unordered(add_to_total, range(1, 101), chunksize=7):\n"
+                "    pass\n"
+                "pool.close()\n"
+                "pool.join()"
+            ),
+        ),
+    ),
+    ("03_races_and_locks", 1): (
+        Answer(
+            "strings",
+            (
+                "from helpers.races import histogram_local, histogram_locked, histogram_racy\n"
+                "worker = 'histogram_locked'\n"
+                "cheapest = 'histogram_local'"
+            ),
+            ("not a string",),
+        ),
+        Answer(
+            "a lambda",
+            (
+                "from helpers.races import histogram_local, histogram_locked, histogram_racy\n"
+                "worker = lambda values, h: histogram_local(values, h)\n"
+                "cheapest = histogram_local"
+            ),
+            ("should be one of",),
+        ),
+        Answer(
+            "right: both local via module",
+            ("from helpers import races\nworker = races.histogram_local\ncheapest = races.histogram_local"),
+        ),
+        Answer(
+            "right: locked",
+            (
+                "from helpers.races import histogram_local, histogram_locked, histogram_racy\n"
+                "worker, cheapest = histogram_locked, histogram_local"
+            ),
+        ),
+    ),
+    ("03_races_and_locks", 2): (
+        Answer(
+            "100 each",
+            (
+                "from multiprocessing import Array, Lock, RLock, Process\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.races import transfer_many\n"
+                "lock_0, lock_1 = Lock(), Lock()\n"
+                "balances = Array('i', [100, 100])\n"
+                "p = Process(target=transfer_many, args=(lock_0, lock_1, balances, 0, 1, 100))\n"
+                "q = Process(target=transfer_many, args=(lock_0, lock_1, balances, 1, 0, 100))\n"
+                "report = run_with_deadline([p, q], seconds=5)"
+            ),
+            ("the task asks 1,000 each",),
+        ),
+        Answer(
+            "same lock twice",
+            (
+                "from multiprocessing import Array, Lock, RLock, Process\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.races import transfer_many\n"
+                "lock_0, lock_1 = Lock(), Lock()\n"
+                "balances = Array('i', [100, 100])\n"
+                "p = Process(target=transfer_many, args=(lock_0, lock_0, balances, 0, 1, 1000))\n"
+                "q = Process(target=transfer_many, args=(lock_0, lock_0, balances, 1, 0, 1000))\n"
+                "report = run_with_deadline([p, q], seconds=5)"
+            ),
+            ("takes lock_0 twice",),
+        ),
+        Answer(
+            "one in the parent",
+            (
+                "from multiprocessing import Array, Lock, RLock, Process\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.races import transfer_many\n"
+                "lock_0, lock_1 = Lock(), Lock()\n"
+                "balances = Array('i', [100, 100])\n"
+                "p = Process(target=transfer_many, args=(lock_0, lock_1, balances, 0, 1, 1000))\n"
+                "report = run_with_deadline([p], seconds=5)\n"
+                "transfer_many(lock_0, lock_1, balances, 1, 0, 1000)"
+            ),
+            ("transfer_many ran here",),
+        ),
+        Answer(
+            "own locks each",
+            (
+                "from multiprocessing import Array, Lock, RLock, Process\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.races import transfer_many\n"
+                "lock_0, lock_1 = Lock(), Lock()\n"
+                "balances = Array('i', [100, 100])\n"
+                "a, b, c, d = Lock(), Lock(), Lock(), Lock()  # kept: a spawn child opens them after start()\n"
+                "p = Process(target=transfer_many, args=(a, b, balances, 0, 1, 1000))\n"
+                "q = Process(target=transfer_many, args=(c, d, balances, 1, 0, 1000))\n"
+                "report = run_with_deadline([p, q], seconds=5)"
+            ),
+            ("share no lock",),
+        ),
+        Answer(
+            "only p",
+            (
+                "from multiprocessing import Array, Lock, RLock, Process\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.races import transfer_many\n"
+                "lock_0, lock_1 = Lock(), Lock()\n"
+                "balances = Array('i', [100, 100])\n"
+                "p = Process(target=transfer_many, args=(lock_0, lock_1, balances, 0, 1, 1000))\n"
+                "report = run_with_deadline([p], seconds=5)"
+            ),
+            ("start two",),
+        ),
+        Answer(
+            "right: comprehension",
+            (
+                "from multiprocessing import Array, Lock, RLock, Process\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.races import transfer_many\n"
+                "lock_0, lock_1 = Lock(), Lock()\n"
+                "balances = Array('i', [100, 100])\n"
+                "procs = [Process(target=transfer_many, args=(lock_0, lock_1, balances, s, t, 1000)) for "
+                "s, t in ((0, 1), (1, 0))]\n"
+                "report = run_with_deadline(procs, seconds=5)"
+            ),
+        ),
+        Answer(
+            "right: variables, one RLock",
+            (
+                "from multiprocessing import Array, Lock, RLock, Process\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.races import transfer_many\n"
+                "lock_0, lock_1 = Lock(), Lock()\n"
+                "balances = Array('i', [100, 100])\n"
+                "both = RLock()\n"
+                "forward = (both, both, balances, 0, 1, 1000)\n"
+                "back = (both, both, balances, 1, 0, 1000)\n"
+                "p, q = Process(target=transfer_many, args=forward), Process(target=transfer_many, args=back)\n"
+                "report = run_with_deadline([p, q], seconds=5)"
+            ),
+        ),
+        Answer(
+            "right: helper with kwargs",
+            (
+                "from multiprocessing import Array, Lock, RLock, Process\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.races import transfer_many\n"
+                "lock_0, lock_1 = Lock(), Lock()\n"
+                "balances = Array('i', [100, 100])\n"
+                "def make(source, target):\n"
+                "    return Process(target=transfer_many, kwargs=dict(first=lock_0, second=lock_1, "
+                "balances=balances, source=source, target=target, times=1000))\n"
+                "report = run_with_deadline([make(0, 1), make(1, 0)], seconds=5)"
+            ),
+        ),
+    ),
+    ("04_shared_memory", 1): (
+        Answer(
+            "NumPy in the parent",
+            (
+                "from multiprocessing import Process\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.segments import normalize_row\n"
+                "from helpers.shared_arrays import shared_array\n"
+                "import numpy as np\n"
+                "rng = np.random.default_rng(4)\n"
+                "data = rng.normal(loc=[[1.0], [10.0], [-5.0], [0.0]], scale=[[1.0], [3.0], [0.5], [2.0]], "
+                "size=(4, 250_000))\n"
+                "result = (data - data.mean(axis=1, keepdims=True)) / data.std(axis=1, keepdims=True)"
+            ),
+            ("by NumPy in the notebook's process",),
+        ),
+        Answer(
+            "normalize_row in the parent",
+            (
+                "from multiprocessing import Process\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.segments import normalize_row\n"
+                "from helpers.shared_arrays import shared_array\n"
+                "import numpy as np\n"
+                "rng = np.random.default_rng(4)\n"
+                "data = rng.normal(loc=[[1.0], [10.0], [-5.0], [0.0]], scale=[[1.0], [3.0], [0.5], [2.0]], "
+                "size=(4, 250_000))\n"
+                "with shared_array(data.shape, copy_from=data) as shared:\n"
+                "    for row in range(4):\n"
+                "        normalize_row(shared.spec, row)\n"
+                "    result = shared.array.copy()"
+            ),
+            ("normalize_row ran here",),
+        ),
+        Answer(
+            "three rows",
+            (
+                "from multiprocessing import Process\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.segments import normalize_row\n"
+                "from helpers.shared_arrays import shared_array\n"
+                "import numpy as np\n"
+                "rng = np.random.default_rng(4)\n"
+                "data = rng.normal(loc=[[1.0], [10.0], [-5.0], [0.0]], scale=[[1.0], [3.0], [0.5], [2.0]], "
+                "size=(4, 250_000))\n"
+                "with shared_array(data.shape, copy_from=data) as shared:\n"
+                "    ps = [Process(target=normalize_row, args=(shared.spec, r)) for r in range(3)]\n"
+                "    [p.start() for p in ps]\n"
+                "    [p.join() for p in ps]\n"
+                "    result = shared.array.copy()"
+            ),
+            ("rows [3] are not normalized",),
+        ),
+        Answer(
+            "children, then parent redoes with NumPy",
+            (
+                "from multiprocessing import Process\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.segments import normalize_row\n"
+                "from helpers.shared_arrays import shared_array\n"
+                "import numpy as np\n"
+                "rng = np.random.default_rng(4)\n"
+                "data = rng.normal(loc=[[1.0], [10.0], [-5.0], [0.0]], scale=[[1.0], [3.0], [0.5], [2.0]], "
+                "size=(4, 250_000))\n"
+                "with shared_array(data.shape, copy_from=data) as shared:\n"
+                "    ps = [Process(target=normalize_row, args=(shared.spec, r)) for r in range(2)]\n"
+                "    [p.start() for p in ps]\n"
+                "    [p.join() for p in ps]\n"
+                "    result = shared.array.copy()\n"
+                "result = (data - data.mean(axis=1, keepdims=True)) / data.std(axis=1, keepdims=True)"
+            ),
+            ("rows [2, 3] are not normalized",),
+        ),
+        Answer(
+            "right: run_with_deadline",
+            (
+                "from multiprocessing import Process\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.segments import normalize_row\n"
+                "from helpers.shared_arrays import shared_array\n"
+                "import numpy as np\n"
+                "rng = np.random.default_rng(4)\n"
+                "data = rng.normal(loc=[[1.0], [10.0], [-5.0], [0.0]], scale=[[1.0], [3.0], [0.5], [2.0]], "
+                "size=(4, 250_000))\n"
+                "with shared_array(data.shape, copy_from=data) as shared:\n"
+                "    report = run_with_deadline([Process(target=normalize_row, args=(shared.spec, r)) for "
+                "r in range(len(data))], seconds=30)\n"
+                "    result = np.array(shared.array)"
+            ),
+        ),
+        Answer(
+            "right: Pool.starmap",
+            (
+                "from multiprocessing import Process\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.segments import normalize_row\n"
+                "from helpers.shared_arrays import shared_array\n"
+                "import numpy as np\n"
+                "rng = np.random.default_rng(4)\n"
+                "data = rng.normal(loc=[[1.0], [10.0], [-5.0], [0.0]], scale=[[1.0], [3.0], [0.5], [2.0]], "
+                "size=(4, 250_000))\n"
+                "from multiprocessing import Pool\n"
+                "with shared_array(data.shape, copy_from=data) as shared, Pool(2) as pool:\n"
+                "    pool.starmap(normalize_row, [(shared.spec, r) for r in range(4)])\n"
+                "    result = shared.array.copy()"
+            ),
+        ),
+    ),
+    ("04_shared_memory", 2): (
+        Answer(
+            "memoryview kept",
+            (
+                "from multiprocessing import shared_memory\n"
+                "name = message = None\n"
+                "shm = shared_memory.SharedMemory(create=True, size=1024)\n"
+                "try:\n"
+                "    name = shm.name\n"
+                "    shm.buf[:5] = b'hello'\n"
+                "    message = shm.buf[:5]\n"
+                "finally:\n"
+                "    shm.close()\n"
+                "    shm.unlink()"
+            ),
+            ("BufferError",),
+        ),
+        Answer(
+            "except instead of finally",
+            (
+                "from multiprocessing import shared_memory\n"
+                "shm = shared_memory.SharedMemory(create=True, size=1024)\n"
+                "try:\n"
+                "    name = shm.name\n"
+                "    shm.buf[:5] = b'hello'\n"
+                "    message = bytes(shm.buf[:5])\n"
+                "except Exception:\n"
+                "    shm.close()\n"
+                "    shm.unlink()\n"
+                "shm.close()\n"
+                "shm.unlink()"
+            ),
+            ("no finally: block",),
+        ),
+        Answer(
+            "unlink only in try",
+            (
+                "from multiprocessing import shared_memory\n"
+                "shm = shared_memory.SharedMemory(create=True, size=1024)\n"
+                "try:\n"
+                "    name = shm.name\n"
+                "    shm.buf[:5] = b'hello'\n"
+                "    message = bytes(shm.buf[:5])\n"
+                "    shm.unlink()\n"
+                "finally:\n"
+                "    shm.close()"
+            ),
+            ("no finally: block in your cell calls shm.unlink()",),
+        ),
+        Answer(
+            "right: nested try",
+            (
+                "from multiprocessing import shared_memory\n"
+                "shm = shared_memory.SharedMemory(create=True, size=1024)\n"
+                "try:\n"
+                "    try:\n"
+                "        name = shm.name\n"
+                "        shm.buf[:5] = b'hello'\n"
+                "        message = bytes(shm.buf[:5])\n"
+                "    finally:\n"
+                "        shm.close()\n"
+                "finally:\n"
+                "    shm.unlink()"
+            ),
+        ),
+        Answer(
+            "right: copy with tobytes",
+            (
+                "from multiprocessing import shared_memory\n"
+                "shm = shared_memory.SharedMemory(create=True, size=1024)\n"
+                "name = shm.name\n"
+                "try:\n"
+                "    shm.buf[:5] = b'hello'\n"
+                "    message = shm.buf[:5].tobytes()\n"
+                "finally:\n"
+                "    shm.close()\n"
+                "    shm.unlink()"
+            ),
+        ),
+    ),
+    ("06_patterns_that_scale", 1): (
+        Answer(
+            "parent makes item",
+            (
+                "from multiprocessing import Process, Queue\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.patterns import put_big\n"
+                "report = item = None\n"
+                "queue = Queue()\n"
+                "producer = Process(target=put_big, args=(queue, 10 * 2**20), name='producer')\n"
+                "producer.start()\n"
+                "report = run_with_deadline([producer], seconds=1)\n"
+                "item = b'x' * (10 * 2**20)"
+            ),
+            ("Get it first",),
+        ),
+        Answer(
+            "join with timeout, then get",
+            (
+                "from multiprocessing import Process, Queue\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.patterns import put_big\n"
+                "report = item = None\n"
+                "queue = Queue()\n"
+                "producer = Process(target=put_big, args=(queue, 10 * 2**20), name='producer')\n"
+                "producer.start()\n"
+                "producer.join(timeout=1)\n"
+                "item = queue.get(timeout=5)\n"
+                "report = run_with_deadline([producer], seconds=1)"
+            ),
+        ),
+        Answer(
+            "right: helper",
+            (
+                "from multiprocessing import Process, Queue\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.patterns import put_big\n"
+                "report = item = None\n"
+                "queue = Queue()\n"
+                "producer = Process(target=put_big, args=(queue, 10 * 2**20), name='producer')\n"
+                "producer.start()\n"
+                "def collect(q, p):\n"
+                "    got = q.get(timeout=20)\n"
+                "    return got, run_with_deadline([p], seconds=5)\n"
+                "item, report = collect(queue, producer)"
+            ),
+        ),
+        Answer(
+            "right: poll loop",
+            (
+                "from multiprocessing import Process, Queue\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.patterns import put_big\n"
+                "report = item = None\n"
+                "queue = Queue()\n"
+                "producer = Process(target=put_big, args=(queue, 10 * 2**20), name='producer')\n"
+                "producer.start()\n"
+                "import queue as q_\n"
+                "while True:\n"
+                "    try:\n"
+                "        item = queue.get(timeout=0.5)\n"
+                "        break\n"
+                "    except q_.Empty:\n"
+                "        pass\n"
+                "report = run_with_deadline([producer], seconds=2)"
+            ),
+        ),
+        Answer(
+            "a 1 MiB item",
+            (
+                "from multiprocessing import Process, Queue\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.patterns import put_big\n"
+                "report = item = None\n"
+                "queue = Queue()\n"
+                "producer = Process(target=put_big, args=(queue, 2**20), name='producer')\n"
+                "producer.start()\n"
+                "item = queue.get(timeout=10)\n"
+                "report = run_with_deadline([producer], seconds=5)"
+            ),
+            ("10 MiB",),
+        ),
+    ),
+    ("06_patterns_that_scale", 2): (
+        Answer(
+            "NumPy in the parent",
+            "tasks = list(range(len(data)))\nsums = list(data.sum(axis=1))",
+            ("no pool worker ran row_sum",),
+        ),
+        Answer(
+            "numbers, but the rows' sums from row_sum_of in the parent",
+            "tasks = list(range(len(data)))\nsums = [row_sum_of(data[i]) for i in tasks]",
+            ("no pool worker ran row_sum",),
+        ),
+        Answer(
+            "half the rows",
+            "tasks = list(range(len(data) // 2))\nsums = pool.map(row_sum, tasks)",
+            ("the 64 row numbers",),
+        ),
+        Answer(
+            "builtin sum in parent",
+            "tasks = list(range(len(data)))\nsums = [float(sum(data[i])) for i in tasks]",
+            ("no pool worker ran row_sum",),
+        ),
+        Answer(
+            "right: imap over range",
+            (
+                "from helpers.patterns import row_sum\n"
+                "tasks = range(data.shape[0])\n"
+                "sums = list(pool.imap(row_sum, tasks))"
+            ),
+        ),
+        Answer(
+            "right: numpy int tasks, map_async",
+            (
+                "from helpers.patterns import row_sum\n"
+                "tasks = np.arange(len(data))\n"
+                "sums = pool.map_async(row_sum, tasks).get(timeout=30)"
+            ),
+        ),
+    ),
+    ("07_past_processes", 1): (
+        Answer(
+            "section 1's interp puts",
+            (
+                "from concurrent import interpreters\n"
+                "from helpers.subinterpreters import put_squares\n"
+                "results = worker = None\n"
+                "results_queue = interpreters.create_queue()\n"
+                "worker = interpreters.create()\n"
+                "interp.call(put_squares, results_queue, 5)\n"
+                "results = [results_queue.get() for _ in range(5)]\n"
+                "worker.close()"
+            ),
+            ("section 1's interp",),
+        ),
+        Answer(
+            "main makes results",
+            (
+                "from concurrent import interpreters\n"
+                "from helpers.subinterpreters import put_squares\n"
+                "results = worker = None\n"
+                "results_queue = interpreters.create_queue()\n"
+                "worker = interpreters.create()\n"
+                "worker.close()\n"
+                "results = [i * i for i in range(5)]"
+            ),
+            ("not by worker",),
+        ),
+        Answer(
+            "put_squares in main",
+            (
+                "from concurrent import interpreters\n"
+                "from helpers.subinterpreters import put_squares\n"
+                "results = worker = None\n"
+                "results_queue = interpreters.create_queue()\n"
+                "worker = interpreters.create()\n"
+                "put_squares(results_queue, 5)\n"
+                "results = [results_queue.get() for _ in range(5)]\n"
+                "worker.close()"
+            ),
+            ("the main interpreter",),
+        ),
+        Answer(
+            "right: loop with try/finally",
+            (
+                "from concurrent import interpreters\n"
+                "from helpers.subinterpreters import put_squares\n"
+                "results = worker = None\n"
+                "results_queue = interpreters.create_queue()\n"
+                "worker = interpreters.create()\n"
+                "try:\n"
+                "    worker.call(put_squares, results_queue, 5)\n"
+                "    results = []\n"
+                "    while len(results) < 5:\n"
+                "        results.append(results_queue.get(timeout=5))\n"
+                "finally:\n"
+                "    worker.close()"
+            ),
+        ),
+        Answer(
+            "right: call_in_thread and join",
+            (
+                "from concurrent import interpreters\n"
+                "from helpers.subinterpreters import put_squares\n"
+                "results = worker = None\n"
+                "results_queue = interpreters.create_queue()\n"
+                "worker = interpreters.create()\n"
+                "t = worker.call_in_thread(put_squares, results_queue, 5)\n"
+                "t.join()\n"
+                "results = [results_queue.get() for _ in range(5)]\n"
+                "worker.close()"
+            ),
+        ),
+    ),
+    ("07_past_processes", 2): (
+        Answer(
+            "view of a copy",
+            (
+                "from concurrent import interpreters\n"
+                "from helpers.subinterpreters import fill_squares\n"
+                "filled = None\n"
+                "buf = bytearray(2**20)\n"
+                "filled = interp.call(fill_squares, memoryview(bytearray(buf)))"
+            ),
+            ("another buffer",),
+        ),
+        Answer(
+            "main computes bytes",
+            (
+                "from concurrent import interpreters\n"
+                "from helpers.subinterpreters import fill_squares\n"
+                "filled = None\n"
+                "buf = bytearray(2**20)\n"
+                "buf[:] = bytes(i * i % 256 for i in range(len(buf)))\n"
+                "filled = len(buf)"
+            ),
+            ("fill_squares did not write it",),
+        ),
+        Answer(
+            "copy in, then copy back by main",
+            (
+                "from concurrent import interpreters\n"
+                "from helpers.subinterpreters import fill_squares\n"
+                "filled = None\n"
+                "buf = bytearray(2**20)\n"
+                "filled = interp.call(fill_squares, buf)\n"
+                "buf[:] = bytes(i * i % 256 for i in range(len(buf)))"
+            ),
+            ("on its own copy",),
+        ),
+        Answer(
+            "right: new interpreter",
+            (
+                "from concurrent import interpreters\n"
+                "from helpers.subinterpreters import fill_squares\n"
+                "filled = None\n"
+                "buf = bytearray(2**20)\n"
+                "other = interpreters.create()\n"
+                "try:\n"
+                "    view = memoryview(buf)\n"
+                "    filled = other.call(fill_squares, view)\n"
+                "finally:\n"
+                "    other.close()"
+            ),
+        ),
+        Answer(
+            "right: call_in_thread? no - view variable with interp",
+            (
+                "from concurrent import interpreters\n"
+                "from helpers.subinterpreters import fill_squares\n"
+                "filled = None\n"
+                "buf = bytearray(2**20)\n"
+                "view = memoryview(buf)\n"
+                "filled = interp.call(fill_squares, view)\n"
+                "del view"
+            ),
+        ),
+    ),
+}
+EXERCISES = tuple(replace(e, answers=e.answers + FRESH_EYES.get((e.lesson, e.number), ())) for e in EXERCISES)

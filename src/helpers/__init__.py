@@ -16,6 +16,8 @@ Modules, by what they hold:
     ``with`` blocks whose clean-up Ctrl-C cannot skip (segments, pools, interpreters).
 ``helpers.feedback``
     The self-check machinery behind every exercise.
+``helpers.evidence``
+    What the exercises' workers did and where (process, interpreter), noted for the checks to judge from.
 ``helpers.cleanup``
     Release what a lesson created (the Clean up cell of every lesson, from any point);
     ``python -m helpers.cleanup`` removes this user's leftovers after a crashed kernel.

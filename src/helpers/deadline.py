@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -27,6 +27,9 @@ TERMINATE_GRACE_SECONDS = 2.0
 SLICE_SECONDS = 0.25
 #: How long :func:`run_with_deadline` waits for its ``ready`` Event or Barrier before it starts the clock anyway.
 READY_SECONDS = 30.0
+#: Called with each process the deadline ended, once it is gone (a lesson module that knows what such a
+#: process leaves half done adds a function here: see ``helpers.patterns``).
+AFTER_TERMINATE: list[Callable[[BaseProcess], None]] = []
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,8 @@ def stop(processes: Sequence[BaseProcess]) -> None:
         if p.is_alive():
             p.kill()
             p.join()
+        for then in AFTER_TERMINATE:
+            then(p)
 
 
 @contextlib.contextmanager

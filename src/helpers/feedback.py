@@ -22,15 +22,19 @@ import gc
 import inspect
 import multiprocessing.process
 import os
+import time
 from collections.abc import Callable, Sequence
 from multiprocessing.process import BaseProcess
 from typing import Any, Concatenate, ParamSpec
 
 __all__ = [
     "Feedback",
+    "cell_notes",
     "child_outcome",
+    "child_process",
     "latest_cell",
     "latest_child",
+    "new_attempt",
     "parses",
     "self_check",
     "summarize",
@@ -112,12 +116,26 @@ def self_check(title: str) -> Callable[[Callable[Concatenate[Feedback, P], None]
 # ---------------------------------------------------------------- what a check can look at
 
 
-def latest_child() -> BaseProcess | None:
-    """The process this one started most recently (``multiprocessing`` numbers them), or None.
+def _started_at(pid: int | None) -> float:
+    """When process ``pid`` started, as ``time.time()`` would have said (Linux); 0 where that cannot be read."""
+    from helpers.registry import start_time
+
+    ticks = start_time(pid) if pid is not None else None
+    try:
+        with open("/proc/stat") as stat:
+            boot = next(int(line.split()[1]) for line in stat if line.startswith("btime"))
+    except (OSError, StopIteration, ValueError):
+        return 0.0
+    return 0.0 if ticks is None else boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def latest_child(since: float | None = None) -> BaseProcess | None:
+    """The process this one started most recently (``multiprocessing`` numbers them), or None; with ``since``
+    (``time.time()``), only one started after it (the OS clock of process starts counts in 1/100 s: 1 s of slack).
 
     A check run right after an exercise's cell looks at it for what that cell started: whether it ended
-    well and was joined. (Which function it ran cannot be read back: ``start()`` drops the target and
-    arguments; a check reads those from the cell's code instead, see :func:`latest_cell`.)
+    well and was joined. (Which function it ran, and with what, cannot be read back from it: ``start()`` drops the
+    target and arguments; the course's workers note that themselves, see :func:`cell_notes`.)
     """
     gc.collect()  # a process object nothing refers to any more is not the student's current attempt
     found = [
@@ -125,6 +143,8 @@ def latest_child() -> BaseProcess | None:
         for p in gc.get_objects()
         if isinstance(p, BaseProcess) and p.pid is not None and getattr(p, "_parent_pid", None) == os.getpid()
     ]
+    if since is not None:
+        found = [p for p in found if _started_at(p.pid) >= since - 1]
     return max(found, key=lambda p: p._identity, default=None)
 
 
@@ -150,10 +170,98 @@ def child_outcome(process: BaseProcess) -> str | None:
 
 #: The sources of the last cells this kernel ran, newest last, for checks that read how code is written.
 _CELLS: collections.deque[str] = collections.deque(maxlen=100)
+#: When each of those cells started (``time.time()``), to tell which cell a worker's note comes from.
+_CELL_STARTS: collections.deque[float] = collections.deque(maxlen=100)
 
 
 def _remember(info: Any) -> None:
     _CELLS.append(str(getattr(info, "raw_cell", "")))
+    _CELL_STARTS.append(time.time())
+
+
+#: For each notebook variable: the id of its value and when the cell that bound it to that value started.
+_BOUND: dict[str, tuple[int, float]] = {}
+
+
+def _note_bindings(*_: Any) -> None:
+    shell = _shell()
+    began = _CELL_STARTS[-1] if _CELL_STARTS else 0.0
+    for name, value in list(shell.user_ns.items()) if shell is not None else []:
+        if not name.startswith("_") and _BOUND.get(name, (None, 0.0))[0] != id(value):
+            _BOUND[name] = (id(value), began)
+
+
+def new_attempt() -> None:
+    """Outside a notebook (a test, a script): start a new "cell", so that checks judge only notes made from now on.
+
+    In a notebook every cell is one, on its own.
+    """
+    _CELL_STARTS.append(time.time())
+
+
+def made_in(value: object) -> tuple[float, float] | None:
+    """When the cell that bound a notebook variable to ``value`` (this very object) started, and when the next
+    cell started (infinity if none yet): the time the student's answer was made. None outside a notebook, or
+    if no variable holds ``value``."""
+    shell = _shell()
+    if shell is None or not _CELL_STARTS:
+        return None
+    names = [n for n, v in list(shell.user_ns.items()) if v is value and not n.startswith("_")]
+    if not names:
+        return None
+    began = min(_BOUND[n][1] if _BOUND.get(n, (None,))[0] == id(value) else _CELL_STARTS[-1] for n in names)
+    return began, min((t for t in _CELL_STARTS if t > began), default=float("inf"))
+
+
+def cell_notes(
+    worker: str, where: Callable[[dict[str, Any]], bool] | None = None, answer: object = None, same_cell: bool = False
+) -> list[dict[str, Any]]:
+    """The notes ``worker`` made (see :mod:`helpers.evidence`) that ``where`` accepts, during the latest cell
+    that made any, oldest first: what the student's latest attempt really ran, wherever it ran.
+
+    With ``answer`` (a value the check was given), only notes made since the cell that made it count, or with
+    ``same_cell`` only notes made during that cell: notes of an earlier attempt, or of the lesson's own cells,
+    never speak for it. Outside a notebook, where there are no cells, the notes made since :func:`new_attempt`
+    count (every note of this process if it was never called).
+    """
+    from helpers.evidence import read_notes
+
+    window = made_in(answer) if answer is not None else None
+    since, until = window or (0.0, float("inf"))
+    if _shell() is None and _CELL_STARTS:  # outside a notebook: notes before the latest new_attempt() are older
+        since = max(since, _CELL_STARTS[-1])
+    if not same_cell:
+        until = float("inf")
+    found = [n for n in read_notes(worker, since) if n["time"] < until and (where is None or where(n))]
+    if not found:
+        return []
+    latest = max(n["time"] for n in found)
+    began = max((t for t in _CELL_STARTS if t <= latest), default=0.0)
+    return [n for n in found if n["time"] >= began]
+
+
+def child_process(pid: int) -> BaseProcess | None:
+    """The ``multiprocessing`` process object this process started with PID ``pid``, or None.
+
+    None means it has ended and was let go: ``multiprocessing`` keeps every child it started until a ``join()``
+    (or a later ``start()``) sees it end.
+    """
+    gc.collect()
+    found = [
+        p
+        for p in gc.get_objects()
+        if isinstance(p, BaseProcess) and p.pid == pid and getattr(p, "_parent_pid", None) == os.getpid()
+    ]
+    return found[-1] if found else None
+
+
+def _shell() -> Any:
+    """The running IPython shell, or None (outside IPython)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is part of the course's environment
+        return None
+    return get_ipython()
 
 
 def _listen_to_cells() -> None:
@@ -162,13 +270,11 @@ def _listen_to_cells() -> None:
     IPython's own input history misses cells run without storing history (as nbval runs them), so the
     course keeps its own short record, from the first ``import helpers`` on.
     """
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is part of the course's environment
-        return
-    shell = get_ipython()
+    shell = _shell()
     if shell is not None and _remember not in shell.events.callbacks["pre_run_cell"]:
         shell.events.register("pre_run_cell", _remember)
+        shell.events.register("post_run_cell", _note_bindings)
+        _note_bindings()  # what the notebook holds already was made before
 
 
 _listen_to_cells()
@@ -177,7 +283,8 @@ _listen_to_cells()
 def latest_cell(containing: str) -> str | None:
     """The source of the latest notebook cell that contains ``containing``, or None (outside a notebook).
 
-    For checks that judge how the code is written (a ``finally`` block, a lock order), not only what it left.
+    For a hint about how the code is written (lesson 04's ``finally`` block, which one run that did not fail cannot
+    show), never instead of what the workers noted.
     The current cell counts too: a solution file calls its check at its end.
     """
     for source in reversed(_CELLS):

@@ -8,6 +8,7 @@ are plain importable functions of this module.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import signal
@@ -21,12 +22,14 @@ from typing import Any
 import numpy as np
 
 from helpers.arguments import positive_int
-from helpers.deadline import DeadlineReport
-from helpers.feedback import Feedback, self_check, summarize
+from helpers.deadline import AFTER_TERMINATE, DeadlineReport
+from helpers.evidence import noted, read_notes, shared_id
+from helpers.feedback import Feedback, cell_notes, notebook_variable, self_check, summarize
 from helpers.measuring import best_time, ignore_interrupts
 from helpers.shared_arrays import ArraySpec, attach_array
 
 __all__ = [
+    "BrokenQueueError",
     "append_and_store",
     "append_in_place",
     "check_pool_sums",
@@ -68,6 +71,7 @@ def init_worker(spec: ArraySpec) -> None:
     _shared = _stack.enter_context(attach_array(spec))
 
 
+@noted
 def row_sum(row: int) -> float:
     """Sum of row ``row`` of the array :func:`init_worker` attached. The task is just a row number."""
     if _shared is None:
@@ -237,6 +241,7 @@ def take_one(queue: Any, timeout: float, started: Any = None) -> None:
     queue.get(timeout=timeout)
 
 
+@noted
 def put_big(queue: Any, nbytes: int, started: Any = None) -> None:
     """Put one ``nbytes``-long bytes object on ``queue``; then set the Event ``started``, if given.
 
@@ -249,6 +254,53 @@ def put_big(queue: Any, nbytes: int, started: Any = None) -> None:
     queue.put(b"x" * nbytes)
     if started is not None:
         started.set()
+
+
+#: What a pipe holds before a writer waits for a reader (Linux); an item larger than this is cut off when its
+#: producer is ended half-way.
+PIPE_BUFFER_BYTES = 2**16
+
+
+class BrokenQueueError(RuntimeError):
+    """A queue whose producer was ended half-way through writing an item: reading it would wait forever."""
+
+
+def _break_queues_of(process: BaseProcess) -> None:
+    """After a deadline ended ``process``: make this process's ``get()`` on any queue that ``process`` was
+    writing a big item into raise :class:`BrokenQueueError` at once, instead of waiting forever for the rest of
+    the item (``get(timeout=...)`` only bounds the wait for its start). Judged from :func:`put_big`'s notes."""
+    if process.exitcode is None or process.exitcode >= 0:
+        return
+    cut = {
+        n["args"]["queue"]["id"]
+        for n in read_notes("put_big")
+        if n["pid"] == process.pid and (n["args"].get("nbytes", {}).get("value") or 0) > PIPE_BUFFER_BYTES
+    }
+    if not cut:
+        return
+    from multiprocessing.queues import Queue
+
+    here = os.getpid()
+
+    def broken(original: Callable[..., Any]) -> Callable[..., Any]:
+        def read(*args: object, **kwargs: object) -> Any:
+            if os.getpid() != here:  # a fork child of this process inherits the object: it reads as it always did
+                return original(*args, **kwargs)
+            raise BrokenQueueError(
+                f"{process.name} was ended half-way through writing its item into this queue, so the rest will "
+                "never come and get() would wait forever (a timeout only bounds the wait for an item to start). "
+                "This queue is broken: make a new Queue, and read the item before you join the process that puts it"
+            )
+
+        return read
+
+    for queue in [q for q in gc.get_objects() if isinstance(q, Queue)]:
+        if shared_id(queue) in cut:  # this process's side only: a queue sent to a new process is rebuilt there
+            queue._poll = broken(queue._poll)  # type: ignore[attr-defined]
+            queue._recv_bytes = broken(queue._recv_bytes)  # type: ignore[attr-defined]
+
+
+AFTER_TERMINATE.append(_break_queues_of)
 
 
 # ----------------------------------------------------------------------------- manager workers
@@ -292,11 +344,29 @@ def check_queue_fix(feedback: Feedback, report: DeadlineReport, item: object) ->
         )
         return
     got_item = isinstance(item, bytes) and len(item) == 10 * 2**20
-    feedback.expect(
-        report.all_finished,
-        "the producer finished before the deadline",
-        f"{report}: the producer could not exit; its item was still in the pipe. Get it first, then join.",
-    )
+    queue = shared_id(notebook_variable("queue"))  # the starter's queue: notes about another one are older
+    puts = [
+        n
+        for n in cell_notes("put_big", lambda n: queue is None or n["args"].get("queue", {}).get("id") == queue)
+        if n["parent"] == os.getpid() and n["pid"] != os.getpid()
+    ]
+    codes = list(report.exitcodes.values())
+    if not report.all_finished:  # said first: the report is what the student has in hand
+        feedback.fail(
+            f"{report}: the producer could not exit; its item was still in the pipe. Get it first, then join."
+        )
+    elif not puts:
+        feedback.fail(
+            "no process of this notebook ran put_big in your latest cell: start a new producer, "
+            "Process(target=put_big, args=(queue, 10 * 2**20))"
+        )
+    elif any(code != 0 for code in codes):
+        feedback.fail(
+            f"{report}: the producer did not end by itself (a negative exit code is the signal that ended it); "
+            "get the item first, then run_with_deadline joins a producer that exits on its own"
+        )
+    else:
+        feedback.ok("a child ran put_big, and ended by itself (exit code 0) before the deadline")
     feedback.expect(
         got_item,
         "the 10 MiB item arrived",
@@ -336,8 +406,27 @@ def check_pool_sums(feedback: Feedback, sums: object, tasks: Iterable[object], d
             "map row_sum, which reads the row from the array the workers attached to"
         )
         return
-    feedback.expect(
-        np.allclose(values, data.sum(axis=1)),
-        "every row sum is right",
-        "some row sums are wrong: did every worker attach to the same shared array as data?",
-    )
+    if not np.allclose(values, data.sum(axis=1)):
+        feedback.fail("some row sums are wrong: did every worker attach to the same shared array as data?")
+        return
+    reads = cell_notes("row_sum", answer=sums)
+    here = [n for n in reads if n["pid"] == os.getpid()]
+    rows = {n["args"].get("row", {}).get("value") for n in reads if n["parent"] == os.getpid()}
+    if not numbers:  # said above; which worker made sums built from rows is beside the point
+        feedback.ok("every row sum is right")
+        return
+    if here or not rows >= set(range(len(data))):
+        feedback.fail(
+            "every row sum is right, but "
+            + (
+                "row_sum ran here, in the notebook's own process, not in the pool's workers"
+                if here
+                else "no pool worker ran row_sum for them: they came from elsewhere (NumPy or a loop here, "
+                "or rows sent to the workers)"
+                if not rows
+                else f"the pool's workers ran row_sum only for rows {summarize(sorted(rows, key=str))}"
+            )
+            + "; map row_sum over the row numbers with the pool, pool.map(row_sum, tasks)"
+        )
+        return
+    feedback.ok("every row sum is right: the pool's workers read each row from the array they attached to")

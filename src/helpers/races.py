@@ -15,16 +15,17 @@ Workers never print: the parent reads what they wrote and prints it.
 
 from __future__ import annotations
 
-import ast
 import functools
 import multiprocessing
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from helpers.deadline import DeadlineReport, run_with_deadline
-from helpers.feedback import Feedback, latest_cell, parses, self_check
+from helpers.evidence import noted, shared_id
+from helpers.feedback import Feedback, cell_notes, notebook_variable, self_check
 
 __all__ = [
     "BATCH",
@@ -370,6 +371,7 @@ def check_histogram(feedback: Feedback, worker: Any, cheapest: Any) -> None:
 # ----------------------------------------------------------------------------- exercise 2: transfers
 
 
+@noted
 def transfer_many(first: Any, second: Any, balances: Any, source: int, target: int, times: int) -> None:
     """Move 1 from ``balances[source]`` to ``balances[target]`` ``times`` times, holding ``first`` then ``second``.
 
@@ -382,55 +384,105 @@ def transfer_many(first: Any, second: Any, balances: Any, source: int, target: i
             balances[target] += 1
 
 
-def lock_orders(source: str | None) -> list[tuple[str, str, str]] | None:
-    """(process, first lock, second lock) for each ``Process(target=transfer_many, args=(...))`` in ``source``.
-
-    Read from the code, as written: ``start()`` drops a process's arguments, so they cannot be read back from
-    the process. None if there is no code to read.
-    """
-    tree = parses(source) if source else None
-    if tree is None:
-        return None
-    found: list[tuple[str, str, str]] = []
-    for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
-        keywords = {k.arg: k.value for k in call.keywords}
-        target, args = keywords.get("target"), keywords.get("args")
-        if isinstance(target, ast.Name) and target.id == "transfer_many" and isinstance(args, ast.Tuple):
-            name = keywords.get("name")
-            who = ast.literal_eval(name) if isinstance(name, ast.Constant) else f"process {len(found) + 1}"
-            first, second = (ast.unparse(e) for e in args.elts[:2]) if len(args.elts) >= 2 else ("?", "?")
-            found.append((str(who), first, second))
-    return found
+def _lock_names() -> dict[str | None, str]:
+    """The names the notebook's cell gave to its locks, by their shared id, for hints."""
+    names = {shared_id(notebook_variable(name)): name for name in ("lock_0", "lock_1")}
+    names.pop(None, None)
+    return names
 
 
 @self_check("two transfers that cannot deadlock")
 def check_transfers(feedback: Feedback, report: DeadlineReport, balances: Any) -> None:
     """Exercise 2: the two transfer processes take their locks in one order, finished, and no money was lost.
 
-    The order is read from the cell that started them, not judged from one run: opposite orders deadlock
-    only when the timing is unlucky, and often it is not.
+    Judged from the notes each process made as it began (which locks it was given, in which order, which way
+    and how many times it moves money), not from one run's outcome: opposite orders deadlock only when the
+    timing is unlucky, and often it is not.
     """
     if not isinstance(report, DeadlineReport):
         feedback.fail("report should be what run_with_deadline(...) returned")
         return
-    orders = lock_orders(latest_cell("transfer_many"))
-    if orders is not None and len(orders) != 2:
-        feedback.fail(f"your cell starts {len(orders)} process(es) running transfer_many; start two, p and q")
+    runs = [
+        {k: v.get("value") for k, v in n["args"].items()}
+        | {
+            "pid": n["pid"],
+            "parent": n["parent"],
+            "locks": [n["args"][k]["id"] for k in ("first", "second")],
+            "kinds": [n["args"][k]["lock"] for k in ("first", "second")],
+        }
+        for n in cell_notes(
+            "transfer_many", lambda n: n["args"].get("balances", {}).get("id") == shared_id(balances), balances
+        )
+        if len(n["args"]) == 6
+    ]
+    if any(n["pid"] == os.getpid() for n in runs):
+        feedback.fail(
+            "transfer_many ran here, in the notebook's own process: run it in the two processes p and q, "
+            "Process(target=transfer_many, args=(...)), started by run_with_deadline"
+        )
         return
-    if orders:
-        (p, p_first, p_second), (q, q_first, q_second) = orders
-        for who, first, second in orders:
-            if first == second:
-                feedback.fail(
-                    f"{who} takes {first} twice: a Lock is not re-entrant, so it waits for itself forever; "
-                    "give each process the two different locks"
-                )
-                return
-        feedback.expect(
-            (p_first, p_second) == (q_first, q_second),
-            f"{p} and {q} both take {p_first}, then {p_second}: one may wait for the other, never both for each other",
-            f"{p} takes {p_first}, then {p_second}; {q} takes {q_first}, then {q_second}: opposite orders deadlock as "
-            "soon as each holds its first lock (even if this run was lucky); give both the same order",
+    runs = [n for n in runs if n["parent"] == os.getpid()]
+    if len(runs) != 2 and not (report.all_finished and all(c == 0 for c in report.exitcodes.values())):
+        feedback.fail(
+            f"{report}: only {len(runs)} of them began transfer_many, so there is nothing else to judge; "
+            "a process that failed printed its error above (a lock made in the args and dropped by the cell "
+            "is gone before a spawn or forkserver child opens it), one that was slow to start needs more seconds"
+        )
+        return
+    if len(runs) != 2:
+        feedback.fail(
+            f"{len(runs)} process(es) of this notebook ran transfer_many with balances in your latest cell; "
+            "start two, p and q"
+        )
+        return
+    names = _lock_names()
+    for n, who in zip(runs, ("the first process", "the second process"), strict=True):
+        n["who"] = who
+        n["names"] = [names.setdefault(i, f"a lock of its own (#{len(names) - 1})") for i in n["locks"]]
+    for n in runs:
+        kinds, first = n["kinds"], n["names"][0]
+        if None in kinds:
+            feedback.fail(
+                f"{n['who']} was given something that is not a multiprocessing lock: give it two Locks, "
+                "lock_0 and lock_1"
+            )
+            return
+        if any(k.startswith("Semaphore(") and k != "Semaphore(1)" and k != "Semaphore(0)" for k in kinds):
+            feedback.fail(f"{n['who']} was given a Semaphore that lets more than one process in: use Locks")
+            return
+        if n["locks"][0] == n["locks"][1] and kinds[0] != "RLock":
+            feedback.fail(
+                f"{n['who']} takes {first} twice: a Lock is not re-entrant, so it waits for itself forever; "
+                "give each process the two different locks"
+            )
+            return
+    p, q = runs
+    if {(p["source"], p["target"]), (q["source"], q["target"])} != {(0, 1), (1, 0)}:
+        feedback.fail(
+            f"{p['who']} moves from account {p['source']} to {p['target']}, {q['who']} from {q['source']} to "
+            f"{q['target']}: they should move money in opposite directions, p from 0 to 1 and q back, from 1 to 0"
+        )
+        return
+    if p["times"] != 1000 or q["times"] != 1000:
+        feedback.fail(f"the processes moved 1 {p['times']} and {q['times']} times: the task asks 1,000 each")
+        return
+    feedback.ok("two processes of this notebook began transfer_many, 1,000 transfers each, in opposite directions")
+    if not set(p["locks"]) & set(q["locks"]):
+        feedback.fail(
+            f"{p['who']} takes {' and '.join(p['names'])}, {q['who']} {' and '.join(q['names'])}: they share no "
+            "lock, so both change the balances at once; give both lock_0 and lock_1"
+        )
+    elif p["locks"][0] != p["locks"][1] and p["locks"] == q["locks"][::-1]:
+        feedback.fail(
+            f"{p['who']} takes {p['names'][0]}, then {p['names'][1]}; {q['who']} takes {q['names'][0]}, then "
+            f"{q['names'][1]}: opposite orders deadlock as soon as each holds its first lock (even if this run was "
+            "lucky); give both the same order"
+        )
+    else:
+        feedback.ok(
+            f"both take {p['names'][0]}, then {p['names'][1]}: one may wait for the other, never both for each other"
+            if p["locks"] == q["locks"]
+            else "they share a lock and cannot hold what the other waits for: one may wait, never both"
         )
     feedback.expect(
         report.all_finished and all(code == 0 for code in report.exitcodes.values()),
@@ -440,7 +492,7 @@ def check_transfers(feedback: Feedback, report: DeadlineReport, balances: Any) -
     values = list(balances[:])
     feedback.expect(
         values == [100, 100],
-        "each account sent and received 1,000 transfers: the balances are back to [100, 100]",
+        "the balances are back to [100, 100]",
         f"the balances are {values} (in all {sum(values)}, not 200)"
         if sum(values) != 200
         else f"the balances are {values}: each process should move 1 a thousand times, in opposite directions",

@@ -20,7 +20,8 @@ from multiprocessing import shared_memory
 import numpy as np
 
 from helpers.cleanup import unlink_segment
-from helpers.feedback import Feedback, latest_cell, parses, self_check
+from helpers.evidence import noted
+from helpers.feedback import Feedback, cell_notes, latest_cell, parses, self_check
 from helpers.shared_arrays import ArraySpec, _untracked, attach_array, mapped_buffer
 
 __all__ = [
@@ -131,6 +132,7 @@ def touch_a_missing_page() -> None:
     mapped_buffer(segment)[PAGE] = 1  # SIGBUS here
 
 
+@noted
 def normalize_row(spec: ArraySpec, row: int) -> None:
     """Exercise 1's worker: scale row ``row`` of a shared 2-D array to mean 0 and standard deviation 1, in place."""
     with attach_array(spec) as array:
@@ -215,6 +217,35 @@ def check_normalized(feedback: Feedback, result: object, data: np.ndarray) -> No
             "with copy_from=data?"
         )
         return
+    runs = cell_notes("normalize_row", answer=result)
+    here = [n for n in runs if n["pid"] == os.getpid()]
+    rows = sorted({n["args"].get("row", {}).get("value") for n in runs if n["parent"] == os.getpid()}, key=str)
+    if here:
+        feedback.fail(
+            "normalize_row ran here, in the notebook's own process, not in child processes: start one "
+            "Process(target=normalize_row, args=(shared.spec, row)) per row"
+        )
+        return
+    if not runs:
+        feedback.fail(
+            "no process ran normalize_row: "
+            + (
+                "result was computed here, by NumPy in the notebook's process, not by the workers; "
+                if np.isclose(result, normalized(data), atol=1e-9).all()
+                else ""
+            )
+            + "start one Process(target=normalize_row, args=(shared.spec, row)) per row and join them all"
+        )
+        return
+    if rows != list(range(len(data))):
+        missed = [r for r in range(len(data)) if r not in rows]
+        feedback.fail(
+            f"child processes normalized rows {rows}"
+            + (f", so rows {missed} are not normalized" if missed else "")
+            + f": start one process per row, 0 to {len(data) - 1}"
+        )
+        return
+    feedback.ok(f"{len(rows)} child processes ran normalize_row, one per row")
     right = np.isclose(result, normalized(data), atol=1e-9).all(axis=1)
     untouched = [i for i in range(len(data)) if np.isclose(result[i], data[i]).all()]
     wrong = [i for i in range(len(right)) if not right[i]]
@@ -249,18 +280,29 @@ def _finally_releases(source: str | None) -> tuple[bool, bool] | None:
 def check_lifecycle(feedback: Feedback, name: object, message: object) -> None:
     """Exercise 2: the segment ``name`` carried ``message``, no longer exists, and a ``finally`` block
     closes and unlinks it (read from the cell that created it), so that an error could not leak it."""
+    view = isinstance(message, memoryview)
     feedback.expect(
-        message == b"hello",
+        isinstance(message, bytes) and message == b"hello",
         "the message went through shared memory",
-        f"message should be the bytes b'hello' read back from the segment, now {message!r}",
+        "message is a memoryview into the segment, not bytes: while a view exists, shm.close() raises BufferError "
+        "(a mapping cannot go while something points into it), so nothing after it in your finally: ran. Copy the "
+        "bytes out, message = bytes(shm.buf[:5])"
+        if view
+        else f"message should be the bytes b'hello' read back from the segment, now {message!r}",
     )
     if not isinstance(name, str):
         feedback.fail(f"name should be the segment's name (shm.name), now {name!r}")
         return
-    if unlink_segment(name):  # as the notebook's own handle would have: its tracker forgets the name too
+    left = unlink_segment(name)
+    if left:  # removed as the notebook's own handle would have: its tracker forgets the name too
         feedback.fail(
-            "the segment was still in shared memory: your code never unlinked it (this check removed it for you). "
-            "Add shm.unlink() where the segment's owner is done with it, and run both cells again."
+            "the segment was still in shared memory (this check removed it for you): "
+            + (
+                "close() raised BufferError over the view in message, before unlink() could run"
+                if view
+                else "your code never unlinked it. Add shm.unlink() where the segment's owner is done with it"
+            )
+            + "; run both cells again."
         )
     else:
         feedback.ok("the segment is gone: it was unlinked")
@@ -269,9 +311,10 @@ def check_lifecycle(feedback: Feedback, name: object, message: object) -> None:
         return  # outside a notebook there is no cell to read
     closes, unlinks = found
     missing = [call for call, there in (("shm.close()", closes), ("shm.unlink()", unlinks)) if not there]
-    feedback.expect(
-        not missing,
-        "a finally: block closes and unlinks the segment, whatever happens before it",
-        f"no finally: block calls {' and '.join(missing)}: if reading or writing raised, the segment would "
-        "leak; put them in try: ... finally:",
-    )
+    if missing:
+        feedback.fail(
+            f"no finally: block in your cell calls {' and '.join(missing)}: if reading or writing raised, the "
+            "segment would leak; put them in try: ... finally:"
+        )
+    elif not left:  # claimed only beside what was seen: the segment is gone
+        feedback.ok("your cell's finally: block calls close() and unlink(), so an error on the way could not leak it")

@@ -10,10 +10,21 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing
+import os
 from collections.abc import Sequence
 from typing import Any
 
-from helpers.feedback import Feedback, child_outcome, latest_child, self_check
+from helpers.evidence import noted, read_notes, shared_id
+from helpers.feedback import (
+    Feedback,
+    cell_notes,
+    child_outcome,
+    child_process,
+    latest_child,
+    made_in,
+    self_check,
+    summarize,
+)
 
 __all__ = [
     "add_to_total",
@@ -28,6 +39,7 @@ __all__ = [
 ]
 
 
+@noted
 def square_into(numbers: Sequence[int], result: Any, square_sum: Any) -> None:
     """Write the square of each number into the shared ``result`` and their sum into ``square_sum``.
 
@@ -42,6 +54,7 @@ def square_into(numbers: Sequence[int], result: Any, square_sum: Any) -> None:
     print(f"Sum of squares (in process {name}): {square_sum.value}", flush=True)
 
 
+@noted
 def write_sum(numbers: Sequence[int], out: Any) -> None:
     """Store the sum of ``numbers`` in the shared value ``out``."""
     out.value = sum(numbers)
@@ -79,6 +92,12 @@ def add_to_total(n: int) -> int:
     with _total.get_lock():
         _total.value += n
     return n
+
+
+# Noted for the exercises' checks (helpers.evidence) here rather than with @noted above them: lesson 02 prints the
+# two functions' source, and a reader there should see only what they do.
+init_total = noted(init_total)
+add_to_total = noted(add_to_total)
 
 
 def type_code(shared: Any) -> str:
@@ -136,32 +155,54 @@ def check_squares(feedback: Feedback, result: Any, square_sum: Any) -> None:
             else f"type code {code!r} holds fractions; the squares are whole numbers: 'i'"
         ),
     )
-    child = latest_child()
-    if child is None:
+    values = list(result[:4])
+    runs = cell_notes("square_into", lambda n: n["args"].get("result", {}).get("id") == shared_id(result), result)
+    window = made_in(result)
+    started = latest_child(since=window[0] if window else None)
+    if not runs and started is not None and (problem := child_outcome(started)) is not None:
+        feedback.fail(problem)  # a child not yet at work: nothing to judge it by yet
+        return
+    if not runs:
         feedback.fail(
-            "no child has been started: start Process(target=square_into, args=([2, 4, 6, 8], result, "
-            "square_sum)) and join it"
+            f"result holds {values}, but no square_into was given this result: the notebook wrote it itself"
+            if any(values)
+            else "no child wrote into it: start Process(target=square_into, args=([2, 4, 6, 8], "
+            "result, square_sum)) and join it"
         )
         return
-    values = list(result[:4])
-    if values == [4, 16, 36, 64] and square_sum.value != 120 and child.exitcode not in (0, None):
+    if any(n["pid"] == os.getpid() for n in runs):
+        feedback.fail(
+            "square_into ran here, in the notebook's own process, not in a child: give Process the function "
+            "itself and its arguments apart, Process(target=square_into, args=(...)), and call p.start() "
+            "(p.run() and target=square_into(...) both run it here)"
+        )
+        return
+    children = [n for n in runs if n["parent"] == os.getpid()]
+    if not children:
+        feedback.fail("square_into ran in a process that this notebook did not start: start it with Process")
+        return
+    run = children[-1]
+    numbers = run["args"]["numbers"].get("value")
+    if numbers != [2, 4, 6, 8]:
+        feedback.fail(
+            f"the child squared {numbers or run['args']['numbers']['type']}: start the child with [2, 4, 6, 8]"
+        )
+        return
+    child = child_process(run["pid"])
+    if values == [4, 16, 36, 64] and square_sum.value != 120 and child is not None and child.exitcode:
         feedback.fail(
             "the child filled result, then failed at the sum: pass square_sum, the Value itself, not square_sum.value"
         )
         return
-    problem = child_outcome(child)
+    problem = None if child is None else child_outcome(child)  # gone: ended, and let go
     if problem is not None:
         feedback.fail(problem)
         return
+    feedback.ok("a child process, not this notebook's, ran square_into([2, 4, 6, 8], result, square_sum) and ended")
     feedback.expect(
         values == [4, 16, 36, 64],
         "result holds [4, 16, 36, 64]",
-        f"result holds {values}: "
-        + (
-            "no child wrote into it: start the child with [2, 4, 6, 8], result and square_sum, and join it"
-            if not any(values)
-            else "start the child with [2, 4, 6, 8]"
-        ),
+        f"result holds {values}: the child wrote something else; run the cell again from new result and square_sum",
     )
     feedback.expect(
         square_sum.value == 120,
@@ -199,10 +240,34 @@ def check_big_sum(feedback: Feedback, total: Any) -> None:
         )
         feedback.fail(f"big_total is Value({code!r}), {bits} bits: it {reason}; pick the 64-bit 'q'")
         return
+    runs = cell_notes("write_sum", lambda n: n["args"].get("out", {}).get("id") == shared_id(total), total)
+    children = [n for n in runs if n["parent"] == os.getpid() and n["pid"] != os.getpid()]
+    if any(n["pid"] == os.getpid() for n in runs):
+        feedback.fail(
+            "write_sum ran here, in the notebook's own process: start it in the child, "
+            "Process(target=write_sum, args=(BIG_NUMBERS, big_total)), and call start(), not run()"
+        )
+        return
+    window = made_in(total)
+    started = latest_child(since=window[0] if window else None)
+    if not children and started is not None and (problem := child_outcome(started)) is not None:
+        feedback.fail(problem)  # a child not yet at work: nothing to judge it by yet
+        return
+    if not children:
+        feedback.fail(
+            f"big_total holds {total.value:_}, but no child ran write_sum with this big_total: run the child again, "
+            "Process(target=write_sum, args=(BIG_NUMBERS, big_total)), and join it"
+        )
+        return
+    child = child_process(children[-1]["pid"])
+    problem = None if child is None else child_outcome(child)  # gone: ended, and let go
+    if problem is not None:
+        feedback.fail(problem)
+        return
     feedback.expect(
         total.value == want,
-        f"big_total holds {want:_} (type code {code!r}, {bits} bits)",
-        f"big_total is Value({code!r}) but holds {total.value:_}: run the child again after changing the type code",
+        f"a child ran write_sum with big_total and ended; big_total holds {want:_}, in {bits} bits",
+        f"big_total holds {total.value:_} in {bits} bits, not {want:_}: run the child again after changing the type",
     )
 
 
@@ -216,17 +281,50 @@ def check_pool_total(feedback: Feedback, total: Any) -> None:
         )
         return
     value = total.value
-    hints = {
-        0: "no worker added anything: did every worker get the Value through initializer=init_total and "
-        "initargs=(total,)? initargs is a tuple: mind the comma",
-        4950: "that is 1 + ... + 99: range(1, 101) stops before 101, so it includes 100",
-        10100: "that is 5050 twice: the cell must start again from Value('i', 0)",
-    }
-    feedback.expect(
-        value == 5050,
-        "total holds 5050",
-        f"total holds {value}, expected 5050; " + hints.get(value, "map add_to_total over range(1, 101), once"),
-    )
+    given = {n["pid"]: n["args"].get("total", {}).get("id") for n in read_notes("init_total")}  # in each process
+    adds = cell_notes("add_to_total", lambda n: given.get(n["pid"], shared_id(total)) == shared_id(total), total)
+    here = [n for n in adds if n["pid"] == os.getpid()]
+    inherited = [n for n in adds if n["pid"] != os.getpid() and n["pid"] not in given]
+    if here:
+        feedback.fail(
+            f"add_to_total ran {len(here)} time(s) here, in the notebook's own process, not in the pool's workers: "
+            "map it with the pool, pool.map(add_to_total, range(1, 101))"
+        )
+    elif inherited:
+        feedback.fail(
+            "the workers added to a total they never received: init_total did not run in them, they found the "
+            "global it set here, in the notebook's process, and fork copied it (initializer=init_total(total) "
+            "calls it right away, here). Pass the function and its arguments apart: initializer=init_total, "
+            "initargs=(total,)"
+        )
+    elif not adds:
+        feedback.fail(
+            "total holds 0, expected 5050; no worker added anything: did every worker get the Value through "
+            "initializer=init_total and initargs=(total,)? initargs is a tuple: mind the comma"
+            if value == 0
+            else f"total holds {value}, but add_to_total never added to it: the notebook wrote it itself; "
+            "map add_to_total over range(1, 101) with the pool"
+        )
+    else:
+        numbers = sorted(n["args"]["n"].get("value") or 0 for n in adds)
+        workers = {n["pid"] for n in adds}
+        strangers = {n["pid"] for n in adds if n["parent"] != os.getpid()}
+        hints = {
+            4950: "that is 1 + ... + 99: range(1, 101) stops before 101, so it includes 100",
+            10100: "that is 5050 twice: the cell must start again from Value('i', 0)",
+        }
+        if strangers:
+            feedback.fail("add_to_total ran in processes this notebook did not start: use a Pool of 2 workers")
+        elif numbers != list(range(1, 101)) or value != 5050:
+            feedback.fail(
+                f"the workers added {summarize(numbers)} and total holds {value}, expected 5050; "
+                + hints.get(value, "map add_to_total over range(1, 101), once")
+            )
+        else:
+            feedback.ok(
+                f"{len(workers)} pool worker(s) added 1 to 100 into total, each given it by init_total in itself; "
+                "total holds 5050"
+            )
     running = [p for p in _live_pools() if p._state == "RUN"]
     feedback.expect(
         not running,

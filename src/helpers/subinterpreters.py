@@ -42,7 +42,6 @@ not. They return or put their results, and the main interpreter prints.
 from __future__ import annotations
 
 import _thread
-import ast
 import contextlib
 import multiprocessing
 import platform
@@ -59,7 +58,8 @@ from typing import Any
 
 from helpers.arguments import positive_int
 from helpers.deadline import run_with_deadline
-from helpers.feedback import Feedback, latest_cell, notebook_variable, parses, self_check
+from helpers.evidence import noted
+from helpers.feedback import Feedback, cell_notes, latest_cell, notebook_variable, self_check
 from helpers.interrupts import GuardedBlock, interrupts_deferred
 from helpers.machine import cgroup_cpu_limit, usable_cpus
 from helpers.timing import call_times
@@ -274,6 +274,7 @@ def spin(iterations: int) -> int:
     return total
 
 
+@noted
 def fill_squares(view: Any) -> int:
     """Worker: write ``i * i % 256`` into byte ``i`` of ``view`` (a writable buffer of bytes); return how many.
 
@@ -286,6 +287,7 @@ def fill_squares(view: Any) -> int:
     return n
 
 
+@noted
 def put_squares(queue: Any, count: int) -> None:
     """Worker: put ``i * i`` on ``queue`` for each ``i`` in ``range(count)``, one item each."""
     for i in range(count):
@@ -1109,6 +1111,25 @@ def _is_open(interp: object) -> bool:
     return getattr(interp, "id", None) in {i.id for i in interpreters.list_all()}
 
 
+def _put_by(worker: object) -> str | None:
+    """None if ``worker`` ran put_squares in the latest cell that ran it, else who did, in words."""
+    queue = getattr(notebook_variable("results_queue"), "id", None)  # the starter's: notes about others are older
+    puts = cell_notes(
+        "put_squares", lambda n: queue is None or n["args"].get("queue", {}).get("id") == f"interpreters-queue:{queue}"
+    )
+    ran_in = {n["interp"] for n in puts}
+    if getattr(worker, "id", None) in ran_in:
+        return None
+    if not ran_in:
+        return "no interpreter running put_squares (the list was made some other way)"
+    if 0 in ran_in:
+        return "the main interpreter (put_squares ran here, not in worker)"
+    interp = notebook_variable("interp")
+    if getattr(interp, "id", None) in ran_in:
+        return "section 1's interp"
+    return f"another interpreter (id {min(ran_in)})"
+
+
 @self_check("results read before the interpreter closed")
 def check_read_before_close(feedback: Feedback, results: object, worker: object, count: int = 5) -> None:
     """Exercise 1: ``results`` holds the ``count`` squares a subinterpreter put on a queue, read before
@@ -1151,8 +1172,13 @@ def check_read_before_close(feedback: Feedback, results: object, worker: object,
                 f"results_queue still holds {left} item(s): results holds the right numbers, but not the ones the "
                 f"interpreter put there. Read them from the queue, [results_queue.get() for _ in range({count})]"
             )
+        elif (where := _put_by(worker)) is not None:
+            feedback.fail(
+                f"the squares were put on the queue by {where}, not by worker: ask worker to put them, "
+                f"worker.call(put_squares, results_queue, {count}), and read them before worker.close()"
+            )
         else:
-            feedback.ok(f"all {count} squares arrived, in order")
+            feedback.ok(f"worker put the {count} squares on the queue, and all {count} arrived, in order")
     if not isinstance(worker, interpreters.Interpreter):
         feedback.fail(f"worker should be the interpreter you created, interpreters.create(), now {worker!r:.60}")
     else:
@@ -1161,29 +1187,6 @@ def check_read_before_close(feedback: Feedback, results: object, worker: object,
             "worker is closed: nothing left behind",
             "worker is still open: close it (worker.close()) once you have read the queue",
         )
-
-
-def _calls_in_a_subinterpreter(source: str | None, function: str) -> bool | None:
-    """Whether ``source`` hands ``function`` to ``.call``, ``.call_in_thread``, ``.submit`` or ``.map``.
-
-    None if there is no source to read (outside a notebook) or it is not Python.
-    """
-    if source is None:
-        return None
-    tree = parses(source)
-    if tree is None:
-        return None
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in ("call", "call_in_thread", "submit", "map")
-            and node.args
-            and isinstance(node.args[0], ast.Name)
-            and node.args[0].id == function
-        ):
-            return True
-    return False
 
 
 @self_check("a subinterpreter filling your buffer")
@@ -1237,13 +1240,24 @@ def check_shared_fill(feedback: Feedback, buf: object, filled: object) -> None:
             "run the starter's cell again (it makes a new buf)"
         )
         return
-    if _calls_in_a_subinterpreter(source, "fill_squares") is False:
+    fills = cell_notes("fill_squares", lambda n: n["args"].get("view", {}).get("len") == len(buf), buf)
+    if not fills or any(n["interp"] == 0 for n in fills):
         feedback.fail(
             "the main interpreter filled buf itself: run fill_squares in the subinterpreter, "
             "interp.call(fill_squares, memoryview(buf))"
+            if fills
+            else "buf holds i * i % 256, but fill_squares did not write it: the main interpreter did; run "
+            "fill_squares in the subinterpreter, interp.call(fill_squares, memoryview(buf))"
         )
         return
-    feedback.ok("every byte holds i * i % 256: the subinterpreter wrote into your memory, through the view")
+    if not any(n["args"]["view"]["type"] == "memoryview" for n in fills):
+        feedback.fail(
+            "a subinterpreter ran fill_squares, but on its own copy (it was given a "
+            f"{fills[-1]['args']['view']['type']}, which crosses as a copy): the bytes in buf were written here. "
+            "Give it a view of buf, interp.call(fill_squares, memoryview(buf))"
+        )
+        return
+    feedback.ok("every byte holds i * i % 256: a subinterpreter ran fill_squares on a view of your memory")
     feedback.expect(
         filled == len(buf),
         f"filled is {len(buf)}, the number of bytes the call wrote",
