@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.cleanup import HELPER_PROCESSES
+from helpers.release import HELPER_PROCESSES
 from helpers.subinterpreters import UNAVAILABLE
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -48,9 +48,9 @@ from multiprocessing import shared_memory
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from helpers.cleanup import course_segment_name
 from helpers.interrupts import GuardedBlock, interrupts_deferred
 from helpers.machine import format_bytes, shm_missing, shm_room
+from helpers.ownership import course_segment_name
 
 __all__ = ["ArraySpec", "SharedArray", "ShmRoomError", "attach_array", "shared_array"]
 
