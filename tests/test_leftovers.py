@@ -80,8 +80,7 @@ def test_a_second_kernel_creating_segments_during_the_run_is_not_blamed(run_snap
         assert stranger.stdout is not None and stranger.stdout.readline() == b"ready\n"
         theirs = leftovers.shm_names() - before
         assert len(theirs) >= 4, f"the stranger's segments and semaphores exist: {sorted(theirs)}"
-        shm, procs = leftovers.leftovers_since(run_snapshot, wait=0)
+        shm, _ = leftovers.leftovers_since(run_snapshot, wait=0)
         assert not shm & theirs, f"blamed on the suite: {sorted(shm & theirs)}"
-        assert stranger.pid not in procs
     finally:
         stranger.communicate(b"\n", timeout=60)

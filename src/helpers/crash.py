@@ -140,13 +140,20 @@ def find_leftovers(
     registry: str | os.PathLike[str] | None = None,
     uid: int | None = None,
     tmp: str | os.PathLike[str] | None = None,
+    only: set[str] | None = None,
 ) -> Leftovers:
-    """What course kernels that have ended left behind, each with the reason it is theirs; nothing else."""
+    """What course kernels that have ended left behind, each with the reason it is theirs; nothing else.
+
+    ``only`` limits it to those kernels' tokens (a test harness that crashed a kernel of its own uses it, so that
+    it never touches what other kernels of the user left).
+    """
     shm, proc = Path(shm), Path(proc)
     uid = os.getuid() if uid is None else uid
     everything = records(Path(registry) if registry is not None else None)
     running = {r.token for r in everything if r.owner and r.running}
     dead = {r.token for r in everything if r.owner} - running
+    if only is not None:
+        dead &= only
     kernel = _kernel_names(everything)
     found = Leftovers(tokens=dead)
     if not dead:
