@@ -259,6 +259,7 @@ def main() -> int:
     args = parser.parse_args()
     args.lessons = args.lessons or (LESSONS if args.mode == "crash" else ["01_process_isolation", *LESSONS])
     ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stopped: still stop the strangers below
     spec_folder = Path(tempfile.mkdtemp(prefix="course-jupyter-"))
     conftest.write_kernelspec(spec_folder)
     os.environ["JUPYTER_PATH"] = str(spec_folder)

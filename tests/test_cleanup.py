@@ -70,6 +70,57 @@ def test_release_all_closes_figures() -> None:
     assert plt.get_fignums() == []
 
 
+class FailsToFree:
+    """Stands for a SharedMemory a NumPy view still uses, or a BytesIO a pickled buffer still uses: its finalizer
+    raises, and Python would print "Exception ignored in ..." with a traceback under the Clean up cell."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.cycle = self  # freed by the garbage collector, inside release_all
+
+    def __del__(self) -> None:
+        raise self.error
+
+
+def test_clean_up_prints_no_traceback_for_a_finalizer_that_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    FailsToFree(BufferError("cannot close exported pointers exist"))
+    FailsToFree(ValueError("something else"))
+    released = release_all()
+    assert capsys.readouterr().err == "", "no 'Exception ignored' traceback"
+    assert released.problems == ["while freeing an object: ValueError: something else"], "a BufferError is not one"
+
+
+def test_clean_up_stops_a_pool_interrupted_while_it_started(capsys: pytest.CaptureFixture[str]) -> None:
+    """Interrupt during Pool() leaves a pool without its handlers; Clean up said "could not terminate a pool:
+    AttributeError '_terminate'" and a ✘ about join, although it was nothing to join."""
+    import multiprocessing
+    from multiprocessing.pool import Pool
+
+    worker = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(60,))
+    worker.start()
+    half_built = Pool.__new__(Pool)
+    half_built._state = "INIT"
+    half_built._pool = [worker]
+    released = release_all()
+    assert released.problems == [], str(released)
+    assert "✔ terminated 1 process pool" in str(released)
+    assert not worker.is_alive()
+    del half_built
+
+
+def test_dask_and_joblib_scratch_go_to_the_kernels_folder_and_clean_up_removes_it() -> None:
+    """Lesson 06 left /tmp/dask-scratch-space behind: now Dask's scratch space is inside the kernel's scratch
+    folder (its name carries the token), which Clean up removes."""
+    from helpers.ownership import scratch_folder, token
+
+    folder = scratch_folder()
+    assert folder.name == f"mpcourse_{token()}"
+    assert os.environ["DASK_TEMPORARY_DIRECTORY"] == str(folder) == os.environ["JOBLIB_TEMP_FOLDER"]
+    (folder / "dask-scratch-space" / "worker-1").mkdir(parents=True)
+    release_all()
+    assert not folder.exists()
+
+
 # ---------------------------------------------------------------- python -m helpers.cleanup
 
 import json  # noqa: E402
@@ -230,7 +281,7 @@ def test_a_crashed_kernels_workers_and_script_are_found_and_removed(tmp_path: Pa
     skipped with everything under them: lesson 02's endless script, lesson 03's and 06's workers)."""
     crash = start_a_kernel(tmp_path, "crash")
     try:
-        registry = tmp_path / f"mpcourse-{os.getuid()}"
+        registry = tmp_path / f"mpcourse-owners-{os.getuid()}"
         assert wait_until(lambda: len(descendants(crash.server.pid)) >= 4), "the script's worker did not start"
         expected = set(descendants(crash.server.pid))
         for pid in crash.workers:
@@ -255,7 +306,7 @@ def test_a_crashed_kernels_workers_and_script_are_found_and_removed(tmp_path: Pa
 def test_a_living_kernels_processes_are_left_alone(tmp_path: Path) -> None:
     crash = start_a_kernel(tmp_path, "live")
     try:
-        registry = tmp_path / f"mpcourse-{os.getuid()}"
+        registry = tmp_path / f"mpcourse-owners-{os.getuid()}"
         owners = [r for r in records(registry) if r.owner]
         assert [(r.pid, r.token) for r in owners] == [(crash.kernel, crash.token)]
         assert not find_leftovers(registry=registry, tmp=tmp_path)
@@ -412,7 +463,7 @@ def test_main_lists_then_removes(
     """--dry-run lists each thing with its reason and changes nothing; without it, the same is removed."""
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr("tempfile.tempdir", None)
-    registry = tmp_path / f"mpcourse-{os.getuid()}"
+    registry = tmp_path / f"mpcourse-owners-{os.getuid()}"
     registry.mkdir()
     (registry / "999999999-1.json").write_text(json.dumps({"token": "deadbeef", "owner": True, "cmdline": "k"}))
     segment = Path("/dev/shm") / f"mpcourse_deadbeef_{os.getpid()}"

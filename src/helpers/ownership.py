@@ -10,7 +10,7 @@ carry that token:
   also after ``import joblib`` (whose loky renames them ``sem.loky-<pid>-<x>``);
 * scratch folders (Dask's ``dask-scratch-space``, joblib's memmaps): under ``<tmp>/mpcourse_<token>``.
 
-The **registry** (one small file per process in ``<tmp>/mpcourse-<uid>/``) records each course process by PID and
+The **registry** (one small file per process in ``<tmp>/mpcourse-owners-<uid>/``) records each course process by PID and
 start time, so that a reused PID is never mistaken for it, with its kernel's token. A kernel's record says it owns
 the token; a worker, a ``fork`` child or a script it runs records itself as a member of it. ``python -m
 helpers.cleanup`` acts only on what carries the token of a kernel whose owner record no longer matches a living
@@ -227,8 +227,9 @@ class Record:
 
 
 def registry_dir() -> Path:
-    """Where course processes record themselves: one folder per user, in the temporary folder."""
-    return Path(tempfile.gettempdir()) / f"mpcourse-{os.getuid()}"
+    """Where course processes record themselves: one folder per user, in the temporary folder. (Not
+    ``mpcourse-<uid>``, where the registry of earlier versions kept records of another format.)"""
+    return Path(tempfile.gettempdir()) / f"mpcourse-owners-{os.getuid()}"
 
 
 def _write(record: Record, folder: Path) -> None:
