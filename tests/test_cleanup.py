@@ -437,7 +437,7 @@ def test_the_registry_keys_processes_by_pid_and_start_time(tmp_path: Path) -> No
     me = Record(os.getpid(), 1, "deadbeef", owner=False)
     (tmp_path / me.file_name).write_text(json.dumps({"token": "deadbeef", "owner": False, "cmdline": "old"}))
     assert not me.running, "same PID, another start time: another process"
-    register_this_process(tmp_path)
+    register_this_process(tmp_path, owner=True)
     assert [(r.pid, r.running) for r in records(tmp_path)] == [(os.getpid(), True)]
 
 

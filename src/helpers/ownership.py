@@ -233,12 +233,19 @@ def registry_dir() -> Path:
 
 
 def _write(record: Record, folder: Path) -> None:
-    folder.mkdir(mode=0o700, exist_ok=True)
+    """One small file, written with a single call (a fork child must start fast; a reader that finds it half
+    written skips it)."""
     data = {"token": record.token, "owner": record.owner, "parent": record.parent, "cmdline": record.cmdline}
-    path = folder / record.file_name
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(data))
-    temporary.replace(path)  # a reader never sees half a record
+    path = os.path.join(folder, record.file_name)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except FileNotFoundError:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, json.dumps(data).encode())
+    finally:
+        os.close(fd)
 
 
 def records(folder: Path | None = None) -> list[Record]:
@@ -293,14 +300,17 @@ def prune_finished_tokens(folder: Path, shm: Path = Path("/dev/shm")) -> None:
 
 def register_this_process(folder: Path | None = None, owner: bool = False, parent: str | None = None) -> None:
     """Record this process in the registry under its token (Linux only; never raises: the record serves the
-    crash tool, and a kernel must start without it). Records of members that have ended are pruned."""
+    crash tool, and a kernel must start without it). An owner also prunes the records of members that have ended
+    (a member only writes its own: a fork child must start fast)."""
     start = start_time("self")
     if start is None:
         return
     folder = registry_dir() if folder is None else folder
     with contextlib.suppress(OSError):
-        _write(Record(os.getpid(), start, token(), owner, parent, read_cmdline(Path("/proc/self"))[:200]), folder)
-        remove_records(folder, [r for r in records(folder) if not r.owner and not r.running])
+        cmdline = read_cmdline(Path("/proc/self"))[:200] if owner else ""  # a member's is its kernel's, or its env's
+        _write(Record(os.getpid(), start, token(), owner, parent, cmdline), folder)
+        if owner:
+            remove_records(folder, [r for r in records(folder) if not r.owner and not r.running])
 
 
 def _record_fork_child() -> None:
