@@ -510,3 +510,22 @@ def test_a_dask_cluster_that_fails_its_own_close_is_still_shut_down() -> None:
     _close_dask_cluster(cluster)
     assert cluster.status == Status.closed
     assert calls == ["sync scheduler.close", "loop stopped"]
+
+
+@linux
+def test_a_dead_kernels_records_stay_while_a_process_carries_its_token(tmp_path: Path) -> None:
+    """Records of a kernel that has ended are forgotten only once nothing of it is left: a worker that never
+    imported helpers (no record of its own) still ties to it by the token in its environment."""
+    from helpers.ownership import prune_finished_tokens
+
+    (tmp_path / "999999999-1.json").write_text(json.dumps({"token": "deadbeef", "owner": True, "cmdline": "k"}))
+    worker = subprocess.Popen(["sleep", "60"], env={**course_env(tmp_path), TOKEN_VAR: "deadbeef"})
+    try:
+        assert wait_until(lambda: Path(f"/proc/{worker.pid}/environ").read_bytes().count(b"deadbeef") == 1)
+        prune_finished_tokens(tmp_path, shm=tmp_path / "no-shm")
+        assert [r.token for r in records(tmp_path)] == ["deadbeef"]
+    finally:
+        worker.kill()
+        worker.wait()
+    prune_finished_tokens(tmp_path, shm=tmp_path / "no-shm")
+    assert records(tmp_path) == [], "nothing left of it: forgotten"

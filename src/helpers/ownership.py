@@ -286,9 +286,12 @@ def claim_token(folder: Path | None = None, parent: str | None = None) -> str:
 
 def prune_finished_tokens(folder: Path, shm: Path = Path("/dev/shm")) -> None:
     """Forget tokens whose processes have all ended and that left nothing in ``shm`` or the temporary folder
-    (a kernel shut down normally): their records are of no use to the crash tool any more."""
+    (a kernel shut down normally): their records are of no use to the crash tool any more. A token that a running
+    process carries in its environment (a worker that never imported helpers) is kept."""
     everything = records(folder)
     running = {r.token for r in everything if r.running}
+    if {r.token for r in everything} - running:
+        running |= {environ_token(int(p.name)) for p in Path("/proc").glob("[0-9]*")} - {None}  # type: ignore[arg-type]
     names = "\n".join(p.name for p in shm.iterdir()) if shm.is_dir() else ""
     finished = [
         r
