@@ -22,7 +22,6 @@ This module is shared machinery: it imports nothing of the lessons.
 from __future__ import annotations
 
 import contextlib
-import importlib.abc
 import importlib.machinery
 import json
 import os
@@ -107,7 +106,7 @@ def name_resources_with_the_token() -> None:
         sys.meta_path.insert(0, _AfterLoky())
 
 
-class _AfterLoky(importlib.abc.MetaPathFinder):
+class _AfterLoky:  # a meta path finder (not importlib.abc's subclass: importing that costs ~40 ms in every worker)
     """Runs :func:`name_resources_with_the_token` again once loky's backend (which renames multiprocessing's
     semaphores) or loky's own semaphore class is loaded."""
 
