@@ -268,7 +268,7 @@ def start_a_kernel(tmp_path: Path, how: str, cwd: Path | None = None) -> Crash:
 
 def stop(crash: Crash) -> None:
     kill(*crash.all_pids(), crash.server.pid)
-    crash.server.wait()
+    crash.server.communicate()
     for name in (crash.segment, crash.semaphore):
         with contextlib.suppress(FileNotFoundError):
             (Path("/dev/shm") / name).unlink()
@@ -362,7 +362,7 @@ def test_the_tool_run_from_a_shell_in_notebooks_spares_the_shell_and_a_server_th
         kill(worker, shell, server.pid, stranger.pid)
         server.wait()
         stranger.wait()
-        kernel.wait()
+        kernel.communicate()
 
 
 @linux
