@@ -18,9 +18,10 @@ in ``tests/``.
   nbval but present in JupyterLab, where students run the lessons.
 * A lesson that needs a newer Python than this one (lesson 07: 3.14+) is
   skipped under nbval, with the reason, instead of failing cell by cell.
-* A snapshot of ``/dev/shm`` and of running processes is taken now, and the
-  environment gets a marker unique to this run that every kernel and child
-  inherits; ``test_leftovers.py`` runs last and compares.
+* A snapshot of ``/dev/shm`` and of running processes is taken now; the run
+  has a token of its own (``helpers.ownership``), which every kernel it starts
+  notes as its parent and every worker inherits; ``test_leftovers.py`` runs
+  last and counts what carries this run's tokens.
 """
 
 from __future__ import annotations
@@ -32,11 +33,13 @@ import shutil
 import signal
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
 import pytest
 
+# The run's own token (helpers.ownership): one inherited from a kernel (pytest run from a notebook's terminal)
+# is not ours, so the first import of helpers, in tests/leftovers.py below, makes a new one.
+os.environ.pop("MPCOURSE_TOKEN", None)
 sys.path.insert(0, str(Path(__file__).parent / "tests"))
 import background
 import leftovers
@@ -90,7 +93,6 @@ def pytest_configure(config: pytest.Config) -> None:
         # Ctrl-C (the bench, shared_array's deferred interrupts) and every process they start would inherit that.
         signal.signal(signal.SIGINT, signal.default_int_handler)
     config.stash[SNAPSHOT_KEY] = leftovers.snapshot()
-    os.environ[leftovers.RUN_MARKER] = uuid.uuid4().hex
     method = requested_start_method()
     if method:
         multiprocessing.set_start_method(method, force=True)

@@ -1,4 +1,4 @@
-"""What a test run can leave behind: /dev/shm entries and stray course processes.
+"""What a test run can leave behind: /dev/shm entries and stray course processes, its own only.
 
 The conftest takes a :func:`snapshot` when pytest starts; the last test of the
 run (``test_leftovers.py``) compares against it with :func:`leftovers_since`.
@@ -13,15 +13,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.cleanup import HELPER_PROCESSES
+from helpers.ownership import SEGMENT_PREFIX, SEMAPHORE_PREFIX, TOKEN_VAR, environ_token, records, start_time
+from helpers.release import HELPER_PROCESSES
 
 SHM = Path("/dev/shm")
 PROC = Path("/proc")
 
-#: Set by the conftest to a value unique to one pytest run. Kernels inherit it, and so does
-#: every process they start (forked, spawned or run as a script), so a stray process can be
-#: told apart from processes of other programs, and of other test runs on the same machine.
-RUN_MARKER = "COURSE_TEST_RUN"
+#: The test run's token (see helpers.ownership), made by the conftest. Kernels note it as their parent in the
+#: registry and name their resources with tokens of their own; workers and scripts inherit it in their
+#: environment. So what this run created can be told from what other programs (a student's JupyterLab, another
+#: test run) create at the same time: the check below counts only this run's.
+RUN_TOKEN_VAR = TOKEN_VAR
 
 
 @dataclass(frozen=True)
@@ -67,11 +69,24 @@ def snapshot() -> Snapshot:
     return Snapshot(frozenset(shm_names()), frozenset(pids()))
 
 
-def _environ_has(pid: int, marker: bytes) -> bool:
-    try:
-        return marker in (PROC / str(pid) / "environ").read_bytes().split(b"\0")
-    except OSError:
-        return False
+def run_tokens(token: str | None = None) -> set[str]:
+    """This run's token and the tokens of the kernels it started (and of theirs), from the registry."""
+    tokens = {token or os.environ.get(TOKEN_VAR, "")} - {""}
+    everything = records()
+    while True:
+        more = {r.token for r in everything if r.owner and r.parent in tokens} - tokens
+        if not more:
+            return tokens
+        tokens |= more
+
+
+def of_this_run(name: str, tokens: set[str], pids: set[int]) -> bool:
+    """A /dev/shm name made by this run: it carries one of its tokens, or (joblib's semaphores) a PID of its."""
+    for token in tokens:
+        if name.startswith((f"{SEGMENT_PREFIX}{token}_", f"sem.{SEMAPHORE_PREFIX}{token}-")):
+            return True
+    loky = re.fullmatch(r"sem\.loky-(\d+)-\w+", name)
+    return bool(loky) and int(loky.group(1)) in pids
 
 
 def _is_own_infrastructure(pid: int, me: int) -> bool:
@@ -79,19 +94,19 @@ def _is_own_infrastructure(pid: int, me: int) -> bool:
     return _ppid(pid) == me and bool(re.search(r"resource_tracker|forkserver", _cmdline(pid)))
 
 
-def stray_processes(before: Snapshot, me: int | None = None) -> dict[int, str]:
+def stray_processes(before: Snapshot, tokens: set[str], me: int | None = None) -> dict[int, str]:
     """Processes of this test run, started since ``before``, that nobody ended.
 
-    A process belongs to this run if it carries this run's marker in its
-    environment (see :data:`RUN_MARKER`) or is a child of the test process.
+    A process belongs to this run if it is a child of the test process, or its registry record (PID and start
+    time) or its environment carries one of the run's tokens.
     """
     me = os.getpid() if me is None else me
-    marker = f"{RUN_MARKER}={os.environ.get(RUN_MARKER, '')}".encode()
+    recorded = {(r.pid, r.start) for r in records() if r.token in tokens}
     found = {}
     for pid in pids() - before.pids - {me}:
         if _is_own_infrastructure(pid, me):
             continue
-        if _ppid(pid) == me or (os.environ.get(RUN_MARKER) and _environ_has(pid, marker)):
+        if _ppid(pid) == me or (pid, start_time(pid)) in recorded or environ_token(pid) in tokens:
             found[pid] = _cmdline(pid)
     return found
 
@@ -105,8 +120,10 @@ def leftovers_since(before: Snapshot, wait: float = 10.0) -> tuple[set[str], dic
     gc.collect()  # objects of finished tests, freed in this process, release their semaphores
     deadline = time.monotonic() + wait
     while True:
-        shm = shm_names() - before.shm
-        procs = stray_processes(before)
+        tokens = run_tokens()
+        ours = {r.pid for r in records() if r.token in tokens} | {os.getpid()}
+        shm = {name for name in shm_names() - before.shm if of_this_run(name, tokens, ours)}
+        procs = stray_processes(before, tokens)
         if (not shm and not procs) or time.monotonic() > deadline:
             return shm, procs
         time.sleep(0.2)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.cleanup import SEGMENT_PREFIX
+from helpers.ownership import SEGMENT_PREFIX
 
 
 def bench(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -6,6 +6,8 @@ import contextlib
 import gc
 import sys
 import weakref
+from dataclasses import dataclass
+from typing import Any
 
 from helpers.cleanup import release_all
 
@@ -68,6 +70,57 @@ def test_release_all_closes_figures() -> None:
     assert plt.get_fignums() == []
 
 
+class FailsToFree:
+    """Stands for a SharedMemory a NumPy view still uses, or a BytesIO a pickled buffer still uses: its finalizer
+    raises, and Python would print "Exception ignored in ..." with a traceback under the Clean up cell."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.cycle = self  # freed by the garbage collector, inside release_all
+
+    def __del__(self) -> None:
+        raise self.error
+
+
+def test_clean_up_prints_no_traceback_for_a_finalizer_that_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    FailsToFree(BufferError("cannot close exported pointers exist"))
+    FailsToFree(ValueError("something else"))
+    released = release_all()
+    assert capsys.readouterr().err == "", "no 'Exception ignored' traceback"
+    assert released.problems == ["while freeing an object: ValueError: something else"], "a BufferError is not one"
+
+
+def test_clean_up_stops_a_pool_interrupted_while_it_started(capsys: pytest.CaptureFixture[str]) -> None:
+    """Interrupt during Pool() leaves a pool without its handlers; Clean up said "could not terminate a pool:
+    AttributeError '_terminate'" and a ✘ about join, although it was nothing to join."""
+    import multiprocessing
+    from multiprocessing.pool import Pool
+
+    worker = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(60,))
+    worker.start()
+    half_built = Pool.__new__(Pool)
+    half_built._state = "INIT"
+    half_built._pool = [worker]
+    released = release_all()
+    assert released.problems == [], str(released)
+    assert "✔ terminated 1 process pool" in str(released)
+    assert not worker.is_alive()
+    del half_built
+
+
+def test_dask_and_joblib_scratch_go_to_the_kernels_folder_and_clean_up_removes_it() -> None:
+    """Lesson 06 left /tmp/dask-scratch-space behind: now Dask's scratch space is inside the kernel's scratch
+    folder (its name carries the token), which Clean up removes."""
+    from helpers.ownership import scratch_folder, token
+
+    folder = scratch_folder()
+    assert folder.name == f"mpcourse_{token()}"
+    assert os.environ["DASK_TEMPORARY_DIRECTORY"] == str(folder) == os.environ["JOBLIB_TEMP_FOLDER"]
+    (folder / "dask-scratch-space" / "worker-1").mkdir(parents=True)
+    release_all()
+    assert not folder.exists()
+
+
 # ---------------------------------------------------------------- python -m helpers.cleanup
 
 import json  # noqa: E402
@@ -76,142 +129,23 @@ import os  # noqa: E402
 import subprocess  # noqa: E402
 import textwrap  # noqa: E402
 import time  # noqa: E402
-from multiprocessing import shared_memory  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from helpers.cleanup import (  # noqa: E402
-    PROCESS_MARKER,
-    Leftovers,
-    course_segment_name,
-    find_leftovers,
-    main,
-    reset,
-)
-from helpers.registry import register_this_process  # noqa: E402
+from helpers.crash import Leftovers, find_leftovers, main, reset  # noqa: E402
+from helpers.ownership import TOKEN_VAR, Record, records, register_this_process  # noqa: E402
 
 linux = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
 as_root = pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="chown to another user needs root")
 NOBODY = 65534  # another user: files are given to it with os.chown, which needs root
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 def kill(*pids: int) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, 9)
-
-
-@linux
-@as_root
-def test_only_this_users_unmapped_course_files_count(tmp_path: Path) -> None:
-    """On a shared server another user's live semaphores look orphaned (their maps cannot be read): never touch them."""
-    shm = tmp_path / "shm"
-    shm.mkdir()
-    for name in ("mpcourse_lost", "mpcourse_in_use", "psm_someone", "sem.mp-lost", "sem.mp-theirs", "mpcourse_theirs"):
-        (shm / name).write_bytes(b"\0" * 4096)
-    for name in ("sem.mp-theirs", "mpcourse_theirs"):
-        os.chown(shm / name, NOBODY, NOBODY)
-    with open(shm / "mpcourse_in_use", "r+b") as f, mmap.mmap(f.fileno(), 4096):  # mapped by a live process: in use
-        found = find_leftovers(shm=shm, registry=tmp_path / "registry")
-    assert [p.name for p in found.segments] == ["mpcourse_lost"]
-    assert [p.name for p in found.semaphores] == ["sem.mp-lost"]
-
-
-def test_reset_reports_what_it_may_not_remove_and_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A file the user may not remove (EPERM, as in another user's sticky /dev/shm entry) is reported, not raised."""
-    refused, removable = tmp_path / "sem.mp-refused", tmp_path / "mpcourse_removable"
-    refused.write_text("")
-    removable.write_text("")
-    real_unlink = Path.unlink
-
-    def unlink(self: Path, missing_ok: bool = False) -> None:
-        if self == refused:
-            raise PermissionError(1, "Operation not permitted", str(self))
-        real_unlink(self, missing_ok)
-
-    monkeypatch.setattr(Path, "unlink", unlink)
-    problems = reset(Leftovers((removable,), (refused,), ()))
-    assert problems == [f"could not remove {refused}: Operation not permitted"]
-    assert not removable.exists(), "the rest is removed all the same"
-
-
-KERNEL = textwrap.dedent(
-    """
-    import multiprocessing, os, sys, time
-    import helpers  # registers this process, as a kernel's first import of the course does
-    fork_child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
-    spawn_child = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(60,))
-    fork_child.start()
-    spawn_child.start()
-    print(fork_child.pid, spawn_child.pid, flush=True)
-    if sys.argv[1] == "crash":
-        os._exit(0)  # the kernel dies and leaves its children
-    time.sleep(60)
-    """
-)
-REAPER = textwrap.dedent(
-    """
-    import ctypes, subprocess, sys, time
-    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans below come here, not to PID 1
-    kernel = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], stdout=subprocess.PIPE, text=True)
-    print(kernel.pid, kernel.stdout.readline().strip(), flush=True)
-    time.sleep(60)
-    """
-)
-
-
-def start_kernel_under_a_subreaper(tmp_path: Path, how: str) -> tuple[subprocess.Popen[str], list[int]]:
-    """A subreaper (as `systemd --user` is on a desktop) whose child is a course 'kernel' in a folder outside
-    notebooks/, with one fork and one spawn child; returns the subreaper and [kernel, fork child, spawn child]."""
-    env = {k: v for k, v in os.environ.items() if k != PROCESS_MARKER}  # only the kernel's import sets it
-    env["TMPDIR"] = str(tmp_path)  # its registry record goes to tmp_path/mpcourse-UID
-    reaper = subprocess.Popen(
-        [sys.executable, "-c", REAPER, KERNEL, how], stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=env
-    )
-    assert reaper.stdout is not None
-    pids = [int(p) for p in reaper.stdout.readline().split()]
-    assert len(pids) == 3, "the kernel did not start its children"
-    return reaper, pids
-
-
-@linux
-def test_orphans_of_a_crashed_kernel_are_found_under_a_subreaper_and_outside_the_course_folder(tmp_path: Path) -> None:
-    reaper, (kernel, fork_child, spawn_child) = start_kernel_under_a_subreaper(tmp_path, "crash")
-    try:
-        deadline = time.monotonic() + 10
-        while state(kernel) not in ("Z", "gone") and time.monotonic() < deadline:  # the subreaper never reaps it
-            time.sleep(0.05)
-        for child in (fork_child, spawn_child):
-            assert ppid(child) == reaper.pid, "the orphans went to the subreaper, not to PID 1"
-        registry = tmp_path / f"mpcourse-{os.getuid()}"
-        found = {pid for pid, _ in find_leftovers(course_dir=None, registry=registry).processes}
-        assert {fork_child, spawn_child} <= found, "the fork child has no marker; its command line is the kernel's"
-        assert reaper.pid not in found, "the subreaper is not the course's"
-        assert reset(Leftovers((), (), tuple((pid, "") for pid in (fork_child, spawn_child)))) == []
-    finally:
-        kill(fork_child, spawn_child, reaper.pid)
-        reaper.wait()
-
-
-@linux
-def test_children_of_a_living_kernel_are_left_alone(tmp_path: Path) -> None:
-    reaper, (kernel, fork_child, spawn_child) = start_kernel_under_a_subreaper(tmp_path, "live")
-    try:
-        registry = tmp_path / f"mpcourse-{os.getuid()}"
-        assert json.loads((registry / str(kernel)).read_text())["cmdline"].startswith(sys.executable)
-        found = {pid for pid, _ in find_leftovers(registry=registry).processes}
-        assert not {kernel, fork_child, spawn_child} & found
-    finally:
-        kill(kernel, fork_child, spawn_child, reaper.pid)
-        reaper.wait()
-
-
-@linux
-def test_the_registry_keeps_only_living_processes(tmp_path: Path) -> None:
-    (tmp_path / "999999999").write_text(json.dumps({"start": 1, "cmdline": "gone"}))
-    register_this_process(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [str(os.getpid())]
 
 
 def state(pid: int) -> str:
@@ -225,53 +159,325 @@ def ppid(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
+def wait_until(condition: Any, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def course_env(tmp_path: Path) -> dict[str, str]:
+    """A process started as JupyterLab starts a kernel: no token of its own yet, its registry in tmp_path."""
+    env = {k: v for k, v in os.environ.items() if k != TOKEN_VAR}
+    env["TMPDIR"] = str(tmp_path)  # registry in tmp_path/mpcourse-UID, scratch in tmp_path/mpcourse_TOKEN
+    return env
+
+
+#: A course "kernel" (a process that imports helpers without a token: it owns a new one). It starts what a lesson
+#: starts: a fork and a spawn worker, a script that imports helpers and runs a worker of its own (lesson 02's
+#: endless script), a course segment and a Lock; then, with "crash", it is killed mid-cell (SIGKILL).
+KERNEL = textwrap.dedent(
+    """
+    import multiprocessing, os, signal, subprocess, sys, time
+    import helpers
+    from multiprocessing import shared_memory
+    fork_child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+    spawn_child = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(60,))
+    fork_child.start()
+    spawn_child.start()
+    script = subprocess.Popen([sys.executable, "-c", sys.argv[2]])
+    segment = shared_memory.SharedMemory(create=True, size=4096)
+    lock = multiprocessing.get_context("spawn").Lock()
+    scratch = helpers.ownership.scratch_folder()
+    scratch.mkdir()
+    print(os.environ["MPCOURSE_TOKEN"], fork_child.pid, spawn_child.pid, script.pid, segment.name.lstrip("/"),
+          "sem." + lock._semlock.name.lstrip("/"), flush=True)
+    time.sleep(1.0)  # the script's worker starts
+    if sys.argv[1] == "crash":
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(60)
+    """
+)
+SCRIPT = textwrap.dedent(
+    """
+    import multiprocessing, time
+    import helpers  # records this script as a member of the kernel's token, not as an owner
+    if __name__ == "__main__":
+        multiprocessing.get_context("spawn").Process(target=time.sleep, args=(60,)).start()
+        while True:
+            time.sleep(1)
+    """
+)
+#: A subreaper (as `systemd --user` on a desktop, or a JupyterLab server's process tree) that starts the kernel.
+SERVER = textwrap.dedent(
+    """
+    import ctypes, subprocess, sys, time
+    ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans below come here, not to PID 1
+    kernel = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2], sys.argv[3]], stdout=subprocess.PIPE,
+                              text=True)
+    print(kernel.pid, kernel.stdout.readline().strip(), flush=True)
+    time.sleep(60)
+    """
+)
+
+
+@dataclass
+class Crash:
+    server: subprocess.Popen[str]
+    kernel: int
+    token: str
+    workers: list[int]  # fork child, spawn child, the script
+    segment: str
+    semaphore: str
+
+    def all_pids(self) -> list[int]:
+        return [self.kernel, *self.workers, *descendants(self.server.pid)]
+
+
+def descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                kids = [int(c) for c in (task / "children").read_text().split()]
+                found += [kid for kid in kids if state(kid) not in ("Z", "gone")]
+                todo += kids
+    return found
+
+
+def start_a_kernel(tmp_path: Path, how: str, cwd: Path | None = None) -> Crash:
+    """A server (in ``cwd``, a subreaper) whose kernel starts a lesson's processes and resources; "crash" kills
+    the kernel once they exist."""
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, KERNEL, how, SCRIPT],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=cwd or tmp_path,
+        env=course_env(tmp_path),
+    )
+    assert server.stdout is not None
+    kernel, token, *rest = server.stdout.readline().split()
+    fork_child, spawn_child, script, segment, semaphore = rest
+    crash = Crash(server, int(kernel), token, [int(fork_child), int(spawn_child), int(script)], segment, semaphore)
+    if how == "crash":
+        assert wait_until(lambda: state(crash.kernel) in ("Z", "gone")), "the kernel did not die"
+    return crash
+
+
+def stop(crash: Crash) -> None:
+    kill(*crash.all_pids(), crash.server.pid)
+    crash.server.communicate()
+    for name in (crash.segment, crash.semaphore):
+        with contextlib.suppress(FileNotFoundError):
+            (Path("/dev/shm") / name).unlink()
+
+
 @linux
-def test_a_process_in_the_course_folder_counts_as_the_courses(tmp_path: Path) -> None:
-    """Without a marker or a record, a process whose folder is the course's notebooks/ is the course's."""
+def test_a_crashed_kernels_workers_and_script_are_found_and_removed(tmp_path: Path) -> None:
+    """The kernel's workers and the script it ran import helpers and record themselves: as members of the kernel's
+    token, so when the kernel dies they are its leftovers (they used to record themselves as owners, and were
+    skipped with everything under them: lesson 02's endless script, lesson 03's and 06's workers)."""
+    crash = start_a_kernel(tmp_path, "crash")
+    try:
+        registry = tmp_path / f"mpcourse-owners-{os.getuid()}"
+        assert wait_until(lambda: len(descendants(crash.server.pid)) >= 4), "the script's worker did not start"
+        expected = set(descendants(crash.server.pid))
+        for pid in crash.workers:
+            assert ppid(pid) == crash.server.pid, "the orphans went to the subreaper"
+        found = find_leftovers(registry=registry, tmp=tmp_path)
+        assert expected <= found.pids, (expected - found.pids, str(found))
+        assert crash.server.pid not in found.pids, "the server is not the kernel's"
+        assert {crash.segment, crash.semaphore, f"mpcourse_{crash.token}"} <= found.names, str(found)
+        assert all(crash.token in item.why or "kernel" in item.why for item in found.items)
+        assert reset(found, registry=registry) == []
+        assert not [pid for pid in expected if state(pid) not in ("Z", "gone")]
+        assert not (Path("/dev/shm") / crash.segment).exists()
+        assert not (Path("/dev/shm") / crash.semaphore).exists()
+        assert not (tmp_path / f"mpcourse_{crash.token}").exists()
+        assert not find_leftovers(registry=registry, tmp=tmp_path)
+        assert crash.server.poll() is None, "the server still runs"
+    finally:
+        stop(crash)
+
+
+@linux
+def test_a_living_kernels_processes_are_left_alone(tmp_path: Path) -> None:
+    crash = start_a_kernel(tmp_path, "live")
+    try:
+        registry = tmp_path / f"mpcourse-owners-{os.getuid()}"
+        owners = [r for r in records(registry) if r.owner]
+        assert [(r.pid, r.token) for r in owners] == [(crash.kernel, crash.token)]
+        assert not find_leftovers(registry=registry, tmp=tmp_path)
+    finally:
+        stop(crash)
+
+
+CRASH_AND_TOOL = textwrap.dedent(
+    """
+    import os, signal, subprocess, sys, time
+    import helpers  # a course kernel
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # carries the token
+    shell = subprocess.Popen(["sh", "-c", sys.argv[1]], cwd=sys.argv[2])  # a terminal opened from the kernel
+    print(worker.pid, shell.pid, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+    """
+)
+
+
+@linux
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_the_tool_run_from_a_shell_in_notebooks_spares_the_shell_and_a_server_there(
+    tmp_path: Path, dry_run: bool
+) -> None:
+    """Run from a shell in notebooks/ (even one that carries a dead kernel's token), beside a JupyterLab-like
+    server started there: it stops the dead kernel's worker, and never the shell, the server or a stranger's job
+    in notebooks/ (it used to kill the shell, exit -15, and list the server)."""
+    output = tmp_path / "tool.out"
+    tool = f"sleep 1; {sys.executable} -m helpers.cleanup {'--dry-run' if dry_run else ''} >{output} 2>&1; echo $?"
+    server = subprocess.Popen(  # jupyter lab, started in notebooks/: not the course's
+        [sys.executable, "-c", "import time; time.sleep(60)"], cwd=NOTEBOOKS, env=course_env(tmp_path)
+    )
+    stranger = subprocess.Popen(["sleep", "60"], cwd=NOTEBOOKS, env=course_env(tmp_path))  # a terminal job there
+    kernel = subprocess.Popen(
+        [sys.executable, "-c", CRASH_AND_TOOL, tool, str(NOTEBOOKS)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=course_env(tmp_path),
+        cwd=NOTEBOOKS,
+    )
+    assert kernel.stdout is not None
+    worker, shell = (int(p) for p in kernel.stdout.readline().split())
+    try:
+        assert wait_until(lambda: state(shell) in ("Z", "gone"), 30), "the shell did not end"
+        text = output.read_text()
+        assert f"process {worker}:" in text, text
+        for pid in (shell, server.pid, stranger.pid):
+            assert f"process {pid}:" not in text, text
+        assert server.poll() is None and stranger.poll() is None
+        if not dry_run:
+            assert state(worker) in ("Z", "gone")
+    finally:
+        kill(worker, shell, server.pid, stranger.pid)
+        server.wait()
+        stranger.wait()
+        kernel.communicate()
+
+
+@linux
+def test_a_process_that_cannot_be_tied_to_a_dead_kernel_is_never_listed(tmp_path: Path) -> None:
+    """A dead kernel's token in the registry, and an orphan without a record or that token (in notebooks/, as a
+    student's own job would be): not the course's."""
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    (registry / "999999999-1.json").write_text(json.dumps({"token": "deadbeef", "owner": True, "cmdline": "k"}))
     orphan = subprocess.run(
-        ["sh", "-c", f"{sys.executable} -c 'import time; time.sleep(60)' >/dev/null 2>&1 & echo $!"],
+        ["sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $!"],
         capture_output=True,
         text=True,
-        env={k: v for k, v in os.environ.items() if k != PROCESS_MARKER},
-        cwd=tmp_path,
+        env=course_env(tmp_path),
+        cwd=NOTEBOOKS,
     )
     pid = int(orphan.stdout)
     try:
-        time.sleep(0.2)
-        found = {p for p, _ in find_leftovers(course_dir=tmp_path, registry=tmp_path / "none").processes}
-        elsewhere = {p for p, _ in find_leftovers(course_dir=tmp_path / "x", registry=tmp_path / "none").processes}
-        assert pid in found and pid not in elsewhere
+        found = find_leftovers(registry=registry, tmp=tmp_path)
+        assert found.tokens == {"deadbeef"}
+        assert pid not in found.pids
     finally:
         kill(pid)
 
 
 @linux
-def test_reset_command_dry_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    segment = shared_memory.SharedMemory(name=course_segment_name(), create=True, size=4096)
-    segment.close()
-    try:
-        assert main(["--dry-run", "--course-dir", str(tmp_path)]) == 0
-        out = capsys.readouterr().out
-        assert out.startswith("would remove:") and segment.name.lstrip("/") in out
-        assert (Path("/dev/shm") / segment.name.lstrip("/")).exists(), "a dry run removes nothing"
-        assert main(["--course-dir", str(tmp_path)]) == 0
-        assert not (Path("/dev/shm") / segment.name.lstrip("/")).exists()
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            segment.unlink()
+@as_root
+def test_only_this_users_unmapped_files_of_a_dead_kernel_count(tmp_path: Path) -> None:
+    """On a shared server another user's live semaphores look orphaned (their maps cannot be read): never touch
+    them; nor a file in use, nor one without a dead kernel's token."""
+    shm = tmp_path / "shm"
+    shm.mkdir()
+    registry = tmp_path / "registry"
+    registry.mkdir()
+    (registry / "999999999-1.json").write_text(json.dumps({"token": "deadbeef", "owner": True, "cmdline": "k"}))
+    names = ["mpcourse_deadbeef_lost", "mpcourse_deadbeef_in_use", "psm_someone", "mpcourse_0badcafe_other"]
+    names += ["sem.mp-deadbeef-lost", "sem.mp-deadbeef-theirs", "mpcourse_deadbeef_theirs", "sem.mp-old"]
+    for name in names:
+        (shm / name).write_bytes(b"\0" * 4096)
+    for name in ("sem.mp-deadbeef-theirs", "mpcourse_deadbeef_theirs"):
+        os.chown(shm / name, NOBODY, NOBODY)
+    with open(shm / "mpcourse_deadbeef_in_use", "r+b") as f, mmap.mmap(f.fileno(), 4096):
+        found = find_leftovers(shm=shm, registry=registry, tmp=tmp_path)
+    assert sorted(found.names) == ["mpcourse_deadbeef_lost", "sem.mp-deadbeef-lost"]
+
+
+def test_reset_reports_what_it_may_not_remove_and_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file the user may not remove (EPERM, as in another user's sticky /dev/shm entry) is reported, not raised."""
+    from helpers.crash import Leftover
+
+    refused, removable = tmp_path / "sem.mp-deadbeef-refused", tmp_path / "mpcourse_deadbeef_removable"
+    refused.write_text("")
+    removable.write_text("")
+    real_unlink = Path.unlink
+
+    def unlink(self: Path, missing_ok: bool = False) -> None:
+        if self == refused:
+            raise PermissionError(1, "Operation not permitted", str(self))
+        real_unlink(self, missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    found = Leftovers([Leftover(k, p, None, None, "test") for k, p in (("segment", removable), ("semaphore", refused))])
+    problems = reset(found, registry=tmp_path / "registry")
+    assert problems == [f"could not remove {refused}: Operation not permitted"]
+    assert not removable.exists(), "the rest is removed all the same"
+
+
+@linux
+def test_the_registry_keys_processes_by_pid_and_start_time(tmp_path: Path) -> None:
+    """A record whose PID now belongs to another process (another start time) is not that process's; records of
+    members that have ended are pruned."""
+    me = Record(os.getpid(), 1, "deadbeef", owner=False)
+    (tmp_path / me.file_name).write_text(json.dumps({"token": "deadbeef", "owner": False, "cmdline": "old"}))
+    assert not me.running, "same PID, another start time: another process"
+    register_this_process(tmp_path, owner=True)
+    assert [(r.pid, r.running) for r in records(tmp_path)] == [(os.getpid(), True)]
 
 
 def test_the_command_runs_without_a_warning(tmp_path: Path) -> None:
     """`python -m helpers.cleanup` used to print runpy's RuntimeWarning ("found in sys.modules after import of
     package 'helpers' ... unpredictable behaviour"): `import helpers` imported helpers.cleanup itself."""
     run = subprocess.run(
-        [sys.executable, "-m", "helpers.cleanup", "--dry-run", "--course-dir", str(tmp_path)],
+        [sys.executable, "-m", "helpers.cleanup", "--dry-run"],
         capture_output=True,
         text=True,
         timeout=60,
+        env=course_env(tmp_path),
     )
     assert run.returncode == 0, run.stderr
     assert run.stderr == "", run.stderr
+    assert run.stdout == "nothing left behind by a course kernel that has ended\n"
+
+
+@linux
+def test_main_lists_then_removes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--dry-run lists each thing with its reason and changes nothing; without it, the same is removed."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    registry = tmp_path / f"mpcourse-owners-{os.getuid()}"
+    registry.mkdir()
+    (registry / "999999999-1.json").write_text(json.dumps({"token": "deadbeef", "owner": True, "cmdline": "k"}))
+    segment = Path("/dev/shm") / f"mpcourse_deadbeef_{os.getpid()}"
+    segment.write_bytes(b"\0" * 64)
+    try:
+        assert main(["--dry-run"]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("would stop or remove:") and f"segment {segment}: its name carries the token" in out
+        assert segment.exists(), "a dry run removes nothing"
+        assert main([]) == 0
+        assert not segment.exists()
+        assert records(registry) == [], "the dead kernel's records go once all it left is gone"
+    finally:
+        segment.unlink(missing_ok=True)
 
 
 def test_a_dask_cluster_that_fails_its_own_close_is_still_shut_down() -> None:
@@ -280,7 +486,7 @@ def test_a_dask_cluster_that_fails_its_own_close_is_still_shut_down() -> None:
     pytest.importorskip("distributed")
     from distributed.core import Status
 
-    from helpers.cleanup import _close_dask_cluster
+    from helpers.release import _close_dask_cluster
 
     calls: list[str] = []
 
@@ -347,3 +553,22 @@ def test_a_dead_owners_semaphore_stays_only_when_its_tracker_dies_too(killed: st
         owner.wait(10)
         with contextlib.suppress(NameError, FileNotFoundError):
             path.unlink()
+
+
+@linux
+def test_a_dead_kernels_records_stay_while_a_process_carries_its_token(tmp_path: Path) -> None:
+    """Records of a kernel that has ended are forgotten only once nothing of it is left: a worker that never
+    imported helpers (no record of its own) still ties to it by the token in its environment."""
+    from helpers.ownership import prune_finished_tokens
+
+    (tmp_path / "999999999-1.json").write_text(json.dumps({"token": "deadbeef", "owner": True, "cmdline": "k"}))
+    worker = subprocess.Popen(["sleep", "60"], env={**course_env(tmp_path), TOKEN_VAR: "deadbeef"})
+    try:
+        assert wait_until(lambda: Path(f"/proc/{worker.pid}/environ").read_bytes().count(b"deadbeef") == 1)
+        prune_finished_tokens(tmp_path, shm=tmp_path / "no-shm")
+        assert [r.token for r in records(tmp_path)] == ["deadbeef"]
+    finally:
+        worker.kill()
+        worker.wait()
+    prune_finished_tokens(tmp_path, shm=tmp_path / "no-shm")
+    assert records(tmp_path) == [], "nothing left of it: forgotten"

@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from helpers.ownership import records
 from helpers.subinterpreters import UNAVAILABLE
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -97,7 +98,8 @@ def stray_children(k: Kernel, wait: float = 10.0) -> dict[int, str]:
 def run_scenarios(lesson: str) -> list[str]:
     """Every scenario of ``lesson`` in one kernel, each followed by Clean up; what was wrong (empty if nothing).
 
-    The /dev/shm check is the caller's: lessons run side by side, and a name in /dev/shm does not say whose it is.
+    The /dev/shm check is the caller's: lessons run side by side (each name carries its kernel's token, but the
+    fixture looks once, after all of them).
     """
     cells = code_cells(lesson)
     clean_up = cells[-1]
@@ -139,9 +141,16 @@ def stopped(request: pytest.FixtureRequest) -> Iterator[tuple[dict[str, Future[l
     with ThreadPoolExecutor(max_workers=3) as pool:
         futures = {lesson: pool.submit(run_scenarios, lesson) for lesson in sorted(selected)}
     deadline = time.monotonic() + 5
-    while (left := leftovers.shm_names() - before) and time.monotonic() < deadline:
+    while (left := ours(leftovers.shm_names() - before)) and time.monotonic() < deadline:
         time.sleep(0.1)
     yield futures, left
+
+
+def ours(names: set[str]) -> set[str]:
+    """The names this run's kernels made (their tokens, see helpers.ownership): another program's are not ours."""
+    tokens = leftovers.run_tokens()
+    pids = {r.pid for r in records() if r.token in tokens}
+    return {name for name in names if leftovers.of_this_run(name, tokens, pids)}
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")

@@ -19,10 +19,13 @@ Modules, by what they hold:
 ``helpers.evidence``
     What the exercises' workers did and where (process, interpreter), noted for the checks to judge from.
 ``helpers.cleanup``
-    Release what a lesson created (the Clean up cell of every lesson, from any point);
-    ``python -m helpers.cleanup`` removes this user's leftovers after a crashed kernel.
-``helpers.registry``
-    The record of which processes use the course, which that command reads.
+    The Clean up cell's ``release_all`` and the command ``python -m helpers.cleanup``.
+``helpers.release``
+    Release what a lesson created (the Clean up cell of every lesson, from any point).
+``helpers.crash``
+    After a crashed kernel: find and remove what it left, and only that (``python -m helpers.cleanup``).
+``helpers.ownership``
+    What is the course's: each kernel's token, the names that carry it, the registry of course processes.
 ``helpers.isolation``
     Lesson 01: workers and checks for process isolation.
 ``helpers.shared_ctypes``
@@ -53,20 +56,15 @@ Modules, by what they hold:
     to 3.13 too, and says there what it needs.
 """
 
-import os
+from helpers.ownership import join_the_course
 
-#: Set in the environment on import; every process a lesson starts afterwards (spawn,
-#: forkserver, scripts) inherits it, so `python -m helpers.cleanup` can find strays.
-#: (Defined here, and the registry kept in helpers.registry, so that `python -m helpers.cleanup`
-#: does not find its own module imported already.)
-PROCESS_MARKER = "MP_SHARED_STATE_COURSE"
-os.environ.setdefault(PROCESS_MARKER, "1")
+# A token for this kernel (or the one it inherits, in a worker), a record of this process, and names that carry
+# the token for the segments, semaphores and scratch folders it creates: see helpers.ownership. (The crash tool
+# lives in helpers.crash, which this does not import, so that `python -m helpers.cleanup` runs without a warning.)
+join_the_course()
 
 from helpers.deadline import DeadlineReport, run_with_deadline  # noqa: E402
 from helpers.machine import setup_report, shm_room, start_method, usable_cpus  # noqa: E402
-from helpers.registry import register_this_process  # noqa: E402
-
-register_this_process()  # so that python -m helpers.cleanup knows this kernel's processes after a crash
 
 __all__ = [
     "DeadlineReport",

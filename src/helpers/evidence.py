@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from helpers.registry import registry_dir, start_time
+from helpers.ownership import registry_dir, start_time
 
 __all__ = ["describe", "interpreter_id", "lock_kind", "note", "noted", "read_notes", "shared_id"]
 

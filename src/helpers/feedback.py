@@ -118,7 +118,7 @@ def self_check(title: str) -> Callable[[Callable[Concatenate[Feedback, P], None]
 
 def _started_at(pid: int | None) -> float:
     """When process ``pid`` started, as ``time.time()`` would have said (Linux); 0 where that cannot be read."""
-    from helpers.registry import start_time
+    from helpers.ownership import start_time
 
     ticks = start_time(pid) if pid is not None else None
     try:

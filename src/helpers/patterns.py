@@ -15,7 +15,6 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -26,6 +25,7 @@ from helpers.deadline import AFTER_TERMINATE, DeadlineReport
 from helpers.evidence import noted, read_notes, shared_id
 from helpers.feedback import Feedback, cell_notes, notebook_variable, self_check, summarize
 from helpers.measuring import best_time, ignore_interrupts
+from helpers.release import stop_workers
 from helpers.shared_arrays import ArraySpec, attach_array
 
 __all__ = [
@@ -147,37 +147,6 @@ def interrupt(process: BaseProcess) -> None:
         process.interrupt()
     else:
         os.kill(process.pid, signal.SIGINT)
-
-
-def stop_workers(executor: ProcessPoolExecutor, kill: bool = False) -> None:
-    """Stop every worker of a ``ProcessPoolExecutor`` now, stuck tasks included.
-
-    ``shutdown(cancel_futures=True)`` cancels the tasks not yet handed to the
-    workers but waits for running ones, forever if one is stuck. Python 3.14
-    added ``terminate_workers()`` (SIGTERM) and ``kill_workers()`` (SIGKILL);
-    this calls them, or does the same by hand on older Pythons. Both first
-    call ``shutdown(wait=False, cancel_futures=True)``, so afterwards the
-    executor is broken and its unfinished futures end two ways: those already
-    handed to the workers (the running ones, and a few queued for them)
-    raise ``BrokenProcessPool``, the rest were cancelled and raise
-    ``CancelledError``.
-    """
-    if not isinstance(executor, ProcessPoolExecutor):
-        raise TypeError(f"stop_workers needs a ProcessPoolExecutor, got {type(executor).__name__}")
-    if sys.version_info >= (3, 14):
-        if kill:
-            executor.kill_workers()
-        else:
-            executor.terminate_workers()
-        return
-    processes = list((executor._processes or {}).values())  # what 3.14 does, before 3.14
-    executor.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            if kill:
-                process.kill()
-            else:
-                process.terminate()
 
 
 # ----------------------------------------------------------------------------- costs and traps

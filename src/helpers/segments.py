@@ -19,9 +19,9 @@ from multiprocessing import shared_memory
 
 import numpy as np
 
-from helpers.cleanup import unlink_segment
 from helpers.evidence import noted
 from helpers.feedback import Feedback, cell_notes, latest_cell, parses, self_check
+from helpers.release import unlink_segment
 from helpers.shared_arrays import ArraySpec, _untracked, attach_array, mapped_buffer
 
 __all__ = [

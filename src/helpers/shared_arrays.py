@@ -31,8 +31,9 @@ last view is deleted. Nothing remains in ``/dev/shm``.
 Before creating, :func:`shared_array` checks that the array fits in the free
 room of ``/dev/shm``: on Linux a segment that does not fit is created without
 complaint and the process dies of a bus error (SIGBUS) when it first touches
-the missing pages. Segment names start with ``mpcourse_`` so that
-``python -m helpers.cleanup`` can find them after a crash.
+the missing pages. Segment names are ``mpcourse_<token>_*``, with the kernel's
+token (:mod:`helpers.ownership`), so that ``python -m helpers.cleanup`` can
+prove them the course's after a crash.
 """
 
 from __future__ import annotations
@@ -48,9 +49,9 @@ from multiprocessing import shared_memory
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from helpers.cleanup import course_segment_name
 from helpers.interrupts import GuardedBlock, interrupts_deferred
 from helpers.machine import format_bytes, shm_missing, shm_room
+from helpers.ownership import course_segment_name
 
 __all__ = ["ArraySpec", "SharedArray", "ShmRoomError", "attach_array", "shared_array"]
 
