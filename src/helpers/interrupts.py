@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any, Generic, TypeVar
 
-__all__ = ["GuardedBlock", "HeldSignals", "interrupts_deferred"]
+__all__ = ["GuardedBlock", "HeldSignals", "ignore_interrupts", "interrupts_deferred"]
 
 T = TypeVar("T")
 
@@ -66,6 +66,16 @@ class HeldSignals:
         if caught:
             signum, frame = caught[0]
             previous[signum](signum, frame)
+
+
+def ignore_interrupts() -> None:
+    """Pool initializer: leave Ctrl-C to the parent, and let SIGTERM (``pool.terminate()``) end a worker at once.
+
+    Ctrl-C in a terminal reaches the whole process group; a forked worker may
+    also have inherited the parent's own SIGTERM handler.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @contextlib.contextmanager

@@ -25,7 +25,6 @@ import functools
 import math
 import multiprocessing
 import numbers
-import signal
 import statistics
 import sys
 import time
@@ -40,7 +39,7 @@ import numpy as np
 from helpers.arguments import positive_int
 from helpers.deadline import run_with_deadline
 from helpers.feedback import Feedback, self_check
-from helpers.interrupts import GuardedBlock, interrupts_deferred
+from helpers.interrupts import GuardedBlock, ignore_interrupts, interrupts_deferred
 from helpers.machine import describe_machine, format_bytes, shm_room, start_methods, usable_cpus
 from helpers.shared_arrays import ArraySpec, attach_array, shared_array
 from helpers.timing import best_time, median_time
@@ -67,8 +66,9 @@ __all__ = [
 ]
 
 MiB = 2**20
-#: Handoff methods, in the order tables and plots show them.
-HANDOFF_METHODS = ("pickle", "shared_memory", "shared_memory_with_copy", "fork")
+#: Handoff methods, in the order tables and plots show them. ``one_copy`` is the floor under them: no worker,
+#: the parent copies the array once in its own memory (``array.copy()``).
+HANDOFF_METHODS = ("pickle", "shared_memory", "shared_memory_with_copy", "fork", "one_copy")
 #: Never plan an array larger than this fraction of /dev/shm's free room.
 SHM_HEADROOM = 0.5
 #: ... nor larger than this fraction of the memory available: while a pickled array travels, the parent and the
@@ -210,16 +210,6 @@ def _expect(value: float, expected: float, method: str) -> None:
         raise RuntimeError(f"the {method} worker read {value}, expected {expected}: the handoff is broken")
 
 
-def ignore_interrupts() -> None:
-    """Pool initializer: leave Ctrl-C to the parent, and let SIGTERM (``pool.terminate()``) end a worker at once.
-
-    Ctrl-C in a terminal reaches the whole process group; a forked worker may
-    also have inherited the parent's own SIGTERM handler.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 @contextlib.contextmanager
 def _forking_beside_pool_threads() -> Iterator[None]:
     """Silence Python 3.12+'s warning that forking while other threads run may deadlock the child.
@@ -276,6 +266,8 @@ def measure_handoff(
       the segment and copying the array into it.
     * ``fork``: a new worker forked after the array was made reads its
       inherited copy (start-up included; only where fork exists).
+    * ``one_copy``: no worker at all; the array copied once in this process's memory. The floor under every
+      route that copies: pickling sits several copies above it, attaching to shared memory below it.
     """
     sizes = _check_sizes(sizes if sizes is not None else default_sizes())
     repeats = positive_int("repeats", repeats)
@@ -338,6 +330,12 @@ def _time_handoff(method: str, array: np.ndarray, expected: float, pool: Any, re
                 )
         finally:
             _inherited = None
+    if method == "one_copy":
+
+        def copy() -> None:
+            _expect(first_and_last(array.copy()), expected, method)
+
+        return median_time(copy, repeats)
     raise ValueError(f"unknown handoff method {method!r}; choose from {HANDOFF_METHODS}")
 
 
@@ -503,7 +501,9 @@ def plot_handoff(records: Sequence[Record], ax: Any = None) -> Any:
         points = sorted((r.size_bytes, r.seconds) for r in records if r.measurement == "handoff" and r.method == method)
         if points:
             sizes, seconds = zip(*points, strict=True)
-            ax.loglog([s / MiB for s in sizes], seconds, marker="o", label=method)
+            style = {"color": "black", "linestyle": "--", "marker": "."} if method == "one_copy" else {"marker": "o"}
+            label = "one copy in memory (the floor)" if method == "one_copy" else method
+            ax.loglog([s / MiB for s in sizes], seconds, label=label, **style)
     ax.set_xlabel("array size (MiB)")
     ax.set_ylabel("seconds until the worker has it (median)")
     ax.set_title(f"Handing an array to a warm worker\n{describe_machine()}", fontsize=9)
