@@ -248,6 +248,18 @@ class _WarmPool(GuardedBlock[Any]):
             pool.join()
 
 
+def wait_in_slices(result: Any, slice_seconds: float = 0.1) -> Any:
+    """The value of a pool's ``AsyncResult``, waited for in slices of ``slice_seconds``.
+
+    Python handles Ctrl-C (Kernel -> Interrupt) in the main thread only between bytecodes; a wait in
+    slices comes back to Python every ``slice_seconds`` however the platform's lock waits treat signals,
+    so Interrupt ends the cell at once and the traceback ends here, not deep in ``multiprocessing``.
+    """
+    while not result.ready():
+        result.wait(slice_seconds)
+    return result.get()
+
+
 def measure_handoff(
     sizes: Sequence[int] | None = None,
     repeats: int = 5,
@@ -304,18 +316,21 @@ def _time_handoff(method: str, array: np.ndarray, expected: float, pool: Any, re
     if method == "pickle":
 
         def call() -> None:
-            _expect(pool.apply(first_and_last, (array,)), expected, method)
+            _expect(wait_in_slices(pool.apply_async(first_and_last, (array,))), expected, method)
 
         return median_time(call, repeats)
     if method == "shared_memory":
         with shared_array(array.shape, array.dtype, copy_from=array) as shared:
             spec = shared.spec
-            return median_time(lambda: _expect(pool.apply(first_and_last_shared, (spec,)), expected, method), repeats)
+            return median_time(
+                lambda: _expect(wait_in_slices(pool.apply_async(first_and_last_shared, (spec,))), expected, method),
+                repeats,
+            )
     if method == "shared_memory_with_copy":
 
         def call() -> None:
             with shared_array(array.shape, array.dtype, copy_from=array) as shared:
-                _expect(pool.apply(first_and_last_shared, (shared.spec,)), expected, method)
+                _expect(wait_in_slices(pool.apply_async(first_and_last_shared, (shared.spec,))), expected, method)
 
         return median_time(call, repeats)
     if method == "fork":
@@ -370,7 +385,7 @@ def measure_speedup(
             progress(round_ / repeats, f"speedup: round {round_ + 1} of {repeats}")
             for n in counts:
                 start = time.perf_counter()
-                pools[n].map(spin, chunks[n], chunksize=1)
+                wait_in_slices(pools[n].map_async(spin, chunks[n], chunksize=1))
                 times[n].append(time.perf_counter() - start)
     progress(1.0, "speedup: done")
     return [
