@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any, Generic, TypeVar
 
-__all__ = ["GuardedBlock", "HeldSignals", "ignore_interrupts", "interrupts_deferred"]
+__all__ = ["GuardedBlock", "HeldSignals", "ignore_interrupts", "interrupts_deferred", "wait_in_slices"]
 
 T = TypeVar("T")
 
@@ -139,3 +139,17 @@ def _cleaning_up(frame: FrameType | None) -> bool:
             return True
         frame = frame.f_back
     return False
+
+
+def wait_in_slices(result: Any, slice_seconds: float = 0.1) -> Any:
+    """The value of a pool's ``AsyncResult``, waited for in slices of ``slice_seconds``.
+
+    Interrupt sends SIGINT to the kernel's process, and the system may deliver it to any of its threads
+    (signal(7)); Python then runs its handler in the main thread, but only once that thread comes back to
+    Python. A main thread blocked in one long wait on a lock may not come back until the pool is done (see
+    ``tests/kernels.py``); a wait in slices comes back every ``slice_seconds``, so Interrupt ends the cell
+    within that.
+    """
+    while not result.ready():
+        result.wait(slice_seconds)
+    return result.get()

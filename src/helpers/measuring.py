@@ -39,7 +39,7 @@ import numpy as np
 from helpers.arguments import positive_int
 from helpers.deadline import run_with_deadline
 from helpers.feedback import Feedback, self_check
-from helpers.interrupts import GuardedBlock, ignore_interrupts, interrupts_deferred
+from helpers.interrupts import GuardedBlock, ignore_interrupts, interrupts_deferred, wait_in_slices
 from helpers.machine import describe_machine, format_bytes, shm_room, start_methods, usable_cpus
 from helpers.shared_arrays import ArraySpec, attach_array, shared_array
 from helpers.timing import best_time, median_time
@@ -246,18 +246,6 @@ class _WarmPool(GuardedBlock[Any]):
         if pool is not None:
             pool.terminate()
             pool.join()
-
-
-def wait_in_slices(result: Any, slice_seconds: float = 0.1) -> Any:
-    """The value of a pool's ``AsyncResult``, waited for in slices of ``slice_seconds``.
-
-    Python handles Ctrl-C (Kernel -> Interrupt) in the main thread only between bytecodes; a wait in
-    slices comes back to Python every ``slice_seconds`` however the platform's lock waits treat signals,
-    so Interrupt ends the cell at once and the traceback ends here, not deep in ``multiprocessing``.
-    """
-    while not result.ready():
-        result.wait(slice_seconds)
-    return result.get()
 
 
 def measure_handoff(

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 from helpers.arguments import positive_int
 from helpers.feedback import Feedback, self_check
-from helpers.interrupts import GuardedBlock, ignore_interrupts, interrupts_deferred
+from helpers.interrupts import GuardedBlock, ignore_interrupts, interrupts_deferred, wait_in_slices
 
 __all__ = [
     "ROUTES",
@@ -163,7 +163,7 @@ class _Pools(GuardedBlock["_Pools"]):
         if any(r.startswith("Pool.") for r in self.routes):
             with interrupts_deferred():  # never a pool without the clean-up in place
                 self.pool = _CountingPool(self.workers, ignore_interrupts, context=multiprocessing.get_context())
-            self.pool.map(tiny_task, warm, chunksize=1)
+            wait_in_slices(self.pool.map_async(tiny_task, warm, chunksize=1))
         if "ProcessPoolExecutor.map" in self.routes:
             with interrupts_deferred():
                 self.executors["ProcessPoolExecutor.map"] = ProcessPoolExecutor(
@@ -206,7 +206,7 @@ class _Pools(GuardedBlock["_Pools"]):
             before = self.pool.messages
             size = chunksize or 1
             if route == "Pool.map":
-                results = self.pool.map(tiny_task, items, chunksize)
+                results = wait_in_slices(self.pool.map_async(tiny_task, items, chunksize))
             elif route == "Pool.imap":
                 results = list(self.pool.imap(tiny_task, items, size))
             else:
@@ -466,8 +466,8 @@ def measure_message_cost(pool: _CountingPool, tasks: Sequence[int], probes: int 
     probe = list(tasks[: max(WORKERS, len(tasks) // 4)])
     costs, works = [], []
     for _ in range(positive_int("probes", probes)):
-        ref = _timed(lambda: pool.map(tiny_task, probe, math.ceil(len(probe) / WORKERS)), clock)
-        one = _timed(lambda: pool.map(tiny_task, probe, 1), clock)
+        ref = _timed(lambda: wait_in_slices(pool.map_async(tiny_task, probe, math.ceil(len(probe) / WORKERS))), clock)
+        one = _timed(lambda: wait_in_slices(pool.map_async(tiny_task, probe, 1)), clock)
         ref_cpu, one_cpu = (ref[2], one[2]) if ref[2] is not None and one[2] is not None else (ref[1], one[1])
         costs.append(max(0.0, one_cpu - ref_cpu) / (len(probe) - WORKERS))
         works.append(ref_cpu * len(tasks) / len(probe))
