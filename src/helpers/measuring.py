@@ -238,7 +238,7 @@ class _WarmPool(GuardedBlock[Any]):
     def _open(self) -> Any:
         with interrupts_deferred():  # never a pool without the clean-up in place
             self._pool = self._context.Pool(self._workers, initializer=ignore_interrupts)
-        self._pool.map(spin, [1] * (self._workers * 4))
+        wait_in_slices(self._pool.map_async(spin, [1] * (self._workers * 4)))
         return self._pool
 
     def _close(self) -> None:
@@ -347,6 +347,7 @@ def measure_speedup(
     work: int = 4_000_000,
     repeats: int = 3,
     progress: Progress = _no_progress,
+    budget: float | None = 8.0,
 ) -> list[Record]:
     """Time the same CPU-bound work (:func:`spin`, ``work`` loop turns in all) on 1..``max_workers`` warm workers.
 
@@ -356,6 +357,11 @@ def measure_speedup(
     worker count once. A record's ``seconds`` is the median over the rounds
     and its ``extra["speedup"]`` the median of the rounds' ratios
     time with 1 worker / time with n.
+
+    No new round starts once the rounds have taken ``budget`` seconds (the first always runs): on an idle
+    2-CPU machine a round takes about a second, but with two busy loops and other test runs beside it,
+    3.5 to 4 s (Python 3.14, load average 19), and three of them made the cell run past nbval's 60 s twice
+    in 20 runs. A record's ``repeats`` says how many rounds ran.
     """
     top = usable_cpus() + 1 if max_workers is None else positive_int("max_workers", max_workers)
     if isinstance(work, bool) or not isinstance(work, int) or work < 1000:
@@ -370,6 +376,8 @@ def measure_speedup(
         # Rounds, not one worker count after the other: a burst of noise from elsewhere on the
         # machine then slows one round of every count, and the per-round ratios stay honest.
         for round_ in range(repeats):
+            if round_ and budget is not None and sum(map(sum, times.values())) > budget:
+                break
             progress(round_ / repeats, f"speedup: round {round_ + 1} of {repeats}")
             for n in counts:
                 start = time.perf_counter()
@@ -381,7 +389,7 @@ def measure_speedup(
             "speedup",
             "pool",
             statistics.median(times[n]),
-            repeats,
+            len(times[n]),
             workers=n,
             extra={"speedup": statistics.median(one / t for one, t in zip(times[1], times[n], strict=True))},
         )
