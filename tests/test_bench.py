@@ -124,3 +124,16 @@ def alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except OSError:
         return False
+
+
+def test_tasks_alone_are_records_of_routes_and_chunksizes_and_the_floor_sits_beside_the_handoff() -> None:
+    result = bench("--json", "--only", "tasks,handoff", "--sizes", "1", "--repeats", "1")
+    assert result.returncode == 0, result.stderr
+    records = json.loads(result.stdout)
+    tasks = [r for r in records if r["measurement"] == "tasks"]
+    assert {(r["method"], r["chunksize"]) for r in tasks} >= {("Pool.map", None), ("ProcessPoolExecutor.map", 1)}
+    assert all(r["messages"] >= 1 and 0 <= r["messaging_share"] <= 1 for r in tasks)
+    assert any(r["measurement"] == "handoff" and r["method"] == "one_copy" for r in records)
+    table = bench("--only", "tasks,handoff", "--sizes", "1", "--repeats", "1").stdout
+    assert "pickle / one_copy" in table and "The share of the CPU time that went into messages" in table
+    assert "a message costs about" in table

@@ -72,6 +72,15 @@ def test_speedup_is_the_median_of_each_rounds_ratio(monkeypatch) -> None:
     assert math.isclose(records[1].extra["speedup"], 2.0)
 
 
+def test_no_round_starts_after_the_budget(monkeypatch) -> None:
+    # Rounds of 3 s and 1.5 s: past a budget of 4 s after the first round, so the second never starts.
+    clock = iter([0.0, 3.0, 3.0, 4.5])
+    monkeypatch.setattr(measuring, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
+    records = measure_speedup(max_workers=2, work=1000, repeats=3, budget=4.0)
+    assert [r.repeats for r in records] == [1, 1]
+    assert math.isclose(records[1].extra["speedup"], 2.0)
+
+
 def test_best_time_keeps_the_fastest_call(monkeypatch) -> None:
     clock = iter([0.0, 0.5, 1.0, 1.2, 2.0, 2.9])  # calls of 0.5 s, 0.2 s, 0.9 s
     monkeypatch.setattr(timing, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))

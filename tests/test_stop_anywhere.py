@@ -48,7 +48,14 @@ SCENARIOS: dict[str, list[list[tuple[str, float | None]]]] = {
         ],
     ],
     "05_measuring": [
-        [("from helpers.measuring import (", None), ("handoff = measure_handoff(", 1.0), ("measure_speedup(", 0.5)],
+        [
+            ("from helpers.measuring import (", None),
+            ("handoff = measure_handoff(", 1.0),
+            ("measure_speedup(", 0.5),
+            ("tasks = measure_task_costs(", 0.5),  # a Pool, a ProcessPoolExecutor (and interpreters) under way
+            ("return list(pool.imap(tiny_task, tasks))", None),
+            ("check_messaging(run_tasks)", 0.3),
+        ],
     ],
     "06_patterns_that_scale": [
         [("lesson = ExitStack()", None)],  # the pool and the 16 MiB segment, nothing else

@@ -125,6 +125,11 @@ def amdahl(formula: str, best: str) -> str:
     return f"def my_speedup(serial, workers):\n    return {formula}\n\n\nbest_with_5_percent = {best}"
 
 
+def run_tasks(body: str) -> str:
+    """An answer to lesson 05's exercise 3: the student's ``run_tasks``, whose one line is ``body``."""
+    return f"def run_tasks(pool, tasks):\n    return {body}"
+
+
 def queue_fix(body: str) -> str:
     """An answer to lesson 06's exercise 1 (the starter's reset line, a new queue and producer, then the rest)."""
     return (
@@ -527,6 +532,52 @@ EXERCISES: tuple[Exercise, ...] = (
                 ("pass your function itself",),
             ),
         ),
+    ),
+    Exercise(
+        "05_measuring",
+        3,
+        "check_messaging(run_tasks)",
+        "05_messages.py",
+        (
+            Answer("imap given a chunksize", run_tasks("list(pool.imap(tiny_task, tasks, chunksize=100))")),
+            Answer(
+                "batches made by hand",
+                "from helpers.task_costs import batches, run_batch\n\n\n"
+                + run_tasks("[r for batch in pool.map(run_batch, batches(tasks, 250)) for r in batch]"),
+            ),
+            Answer(
+                "the starter: imap, one task per message",
+                run_tasks("list(pool.imap(tiny_task, tasks))"),
+                ("2000 messages", "the default of imap"),
+            ),
+            Answer("chunksize 1", run_tasks("pool.map(tiny_task, tasks, chunksize=1)"), ("one message per task",)),
+            Answer(
+                "a chunksize larger than the task count",
+                run_tasks("pool.map(tiny_task, tasks, chunksize=10_000)"),
+                ("in 1 message, to one worker", "leaves workers idle"),
+            ),
+            Answer(
+                "imap taken for map",
+                run_tasks("pool.imap(tiny_task, tasks, chunksize=100)"),
+                ("not the list of results", "give an iterator"),
+            ),
+            Answer(
+                "imap_unordered, one task per message",
+                run_tasks("list(pool.imap_unordered(tiny_task, tasks))"),
+                ("one message per task",),
+            ),
+            Answer(
+                "a loop here, not in the pool",
+                run_tasks("[tiny_task(t) for t in tasks]"),
+                ("no task went through the pool",),
+            ),
+            Answer(
+                "a list, not a function",
+                "run_tasks = [1, 2, 3]",
+                ("pass your function itself",),
+            ),
+        ),
+        setup="from helpers.task_costs import check_messaging, tiny_task",
     ),
     Exercise(
         "06_patterns_that_scale",

@@ -3,10 +3,14 @@
     python -m helpers.bench                     # a readable table, with the machine named
     python -m helpers.bench --json              # a JSON list of records
     python -m helpers.bench --sizes 1,16,64 --repeats 7 --only handoff --methods pickle,shared_memory
+    python -m helpers.bench --only tasks          # what each task's message costs, by route and chunksize
 
-Every JSON record has ``measurement`` ("handoff", "speedup" or "start"),
-``method``, ``seconds`` (a median) and ``repeats``; handoff records add
-``size_bytes``, speedup records ``workers`` and ``speedup``. Ctrl-C (or
+Every JSON record has ``measurement`` ("handoff", "speedup", "start" or
+"tasks"), ``method``, ``seconds`` (a median; for tasks the fastest) and
+``repeats``; handoff records add ``size_bytes`` (method ``one_copy`` is the
+floor: the same bytes copied once in memory, no worker), speedup records
+``workers`` and ``speedup``, task records ``chunksize``, ``tasks``,
+``messages``, ``cpu_seconds`` and ``messaging_share``. Ctrl-C (or
 SIGTERM) stops it cleanly: its pool is terminated and its shared memory
 unlinked before it exits with status 130.
 
@@ -24,7 +28,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-PARTS = ("handoff", "speedup", "start")
+PARTS = ("handoff", "speedup", "start", "tasks")
 
 
 def _sizes(text: str) -> list[int]:
@@ -71,7 +75,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m helpers.bench",
         description="Measure what sharing costs on this machine: handing an array to a warm worker "
-        "(pickle vs shared memory vs fork), speedup of CPU-bound work vs workers, process start cost.",
+        "(pickle vs shared memory vs fork, beside one copy in memory), speedup of CPU-bound work vs workers, "
+        "process start cost, and what each task's message costs by route and chunksize.",
     )
     p.add_argument("--json", action="store_true", help="print a JSON list of records instead of tables")
     p.add_argument(
@@ -86,7 +91,7 @@ def parser() -> argparse.ArgumentParser:
         type=_methods,
         default=None,
         metavar="METHOD,...",
-        help="handoff methods (default: pickle,shared_memory,shared_memory_with_copy,fork where fork exists)",
+        help="handoff methods (default: pickle,shared_memory,shared_memory_with_copy,fork where fork exists,one_copy)",
     )
     p.add_argument("--repeats", type=_positive, default=5, help="timings per point; the median is kept (default 5)")
     p.add_argument(
@@ -119,11 +124,21 @@ def format_tables(records: Sequence[Any], machine: str) -> str:
         methods = [m for m in HANDOFF_METHODS if any(r.method == m for r in handoff)]
         by = {(r.method, r.size_bytes): r.seconds for r in handoff}
         out += ["", f"Handing an array to a warm worker (median of {handoff[0].repeats}):"]
-        out.append(f"{'size':>9} " + " ".join(f"{m:>24}" for m in methods) + f" {'pickle / shared_memory':>23}")
+        ratios = [
+            (a, b) for a, b in (("pickle", "shared_memory"), ("pickle", "one_copy")) if a in methods and b in methods
+        ]
+        out.append(
+            f"{'size':>9} "
+            + " ".join(f"{m:>24}" for m in methods)
+            + "".join(f" {a + ' / ' + b:>23}" for a, b in ratios)
+        )
         for size in sorted({r.size_bytes for r in handoff}):
             cells = [_ms(by[(m, size)]).rjust(24) if (m, size) in by else " " * 24 for m in methods]
-            ratio = by.get(("pickle", size), 0) / by[("shared_memory", size)] if ("shared_memory", size) in by else None
-            out.append(f"{format_bytes(size):>9} " + " ".join(cells) + (f" {ratio:22.0f}x" if ratio else ""))
+            ratio_cells = [
+                f" {by[(a, size)] / by[(b, size)]:22.1f}x" if (a, size) in by and (b, size) in by else " " * 24
+                for a, b in ratios
+            ]
+            out.append(f"{format_bytes(size):>9} " + " ".join(cells) + "".join(ratio_cells))
     speedup = [r for r in records if r.measurement == "speedup"]
     if speedup:
         out += ["", f"CPU-bound work on 1..{len(speedup)} warm workers (median of {speedup[0].repeats} rounds):"]
@@ -133,6 +148,11 @@ def format_tables(records: Sequence[Any], machine: str) -> str:
     if start:
         out += ["", f"Starting and joining an empty process (median of {start[0].repeats}):"]
         out += [f"{r.method:>11} {_ms(r.seconds)}" for r in start]
+    tasks = [r for r in records if r.measurement == "tasks"]
+    if tasks:
+        from helpers.task_costs import ROUTES, rule_lines, task_cost_table
+
+        out += ["", task_cost_table(tasks, ROUTES), *rule_lines(tasks)]
     return "\n".join(out)
 
 
@@ -146,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from helpers.machine import describe_machine
     from helpers.measuring import HANDOFF_METHODS, measure_handoff, measure_speedup, measure_start_cost
 
-    records = []
+    records: list[Any] = []
     try:
         if "handoff" in args.only:
             methods = args.methods or HANDOFF_METHODS
@@ -155,6 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             records += measure_speedup(args.workers, repeats=min(args.repeats, 3), progress=_progress)
         if "start" in args.only:
             records += measure_start_cost(repeats=args.repeats, progress=_progress)
+        if "tasks" in args.only:
+            from helpers.task_costs import measure_task_costs
+
+            records += measure_task_costs(repeats=min(args.repeats, 3), progress=_progress)
     except KeyboardInterrupt:
         print("\ninterrupted: workers stopped and shared memory released", file=sys.stderr)
         return 130

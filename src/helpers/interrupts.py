@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any, Generic, TypeVar
 
-__all__ = ["GuardedBlock", "HeldSignals", "interrupts_deferred"]
+__all__ = ["GuardedBlock", "HeldSignals", "ignore_interrupts", "interrupts_deferred", "wait_in_slices"]
 
 T = TypeVar("T")
 
@@ -66,6 +66,16 @@ class HeldSignals:
         if caught:
             signum, frame = caught[0]
             previous[signum](signum, frame)
+
+
+def ignore_interrupts() -> None:
+    """Pool initializer: leave Ctrl-C to the parent, and let SIGTERM (``pool.terminate()``) end a worker at once.
+
+    Ctrl-C in a terminal reaches the whole process group; a forked worker may
+    also have inherited the parent's own SIGTERM handler.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @contextlib.contextmanager
@@ -129,3 +139,17 @@ def _cleaning_up(frame: FrameType | None) -> bool:
             return True
         frame = frame.f_back
     return False
+
+
+def wait_in_slices(result: Any, slice_seconds: float = 0.1) -> Any:
+    """The value of a pool's ``AsyncResult``, waited for in slices of ``slice_seconds``.
+
+    Interrupt sends SIGINT to the kernel's process, and the system may deliver it to any of its threads
+    (signal(7)); Python then runs its handler in the main thread, but only once that thread comes back to
+    Python. A main thread blocked in one long wait on a lock may not come back until the pool is done (see
+    ``tests/kernels.py``); a wait in slices comes back every ``slice_seconds``, so Interrupt ends the cell
+    within that.
+    """
+    while not result.ready():
+        result.wait(slice_seconds)
+    return result.get()

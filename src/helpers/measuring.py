@@ -25,7 +25,6 @@ import functools
 import math
 import multiprocessing
 import numbers
-import signal
 import statistics
 import sys
 import time
@@ -40,7 +39,7 @@ import numpy as np
 from helpers.arguments import positive_int
 from helpers.deadline import run_with_deadline
 from helpers.feedback import Feedback, self_check
-from helpers.interrupts import GuardedBlock, interrupts_deferred
+from helpers.interrupts import GuardedBlock, ignore_interrupts, interrupts_deferred, wait_in_slices
 from helpers.machine import describe_machine, format_bytes, shm_room, start_methods, usable_cpus
 from helpers.shared_arrays import ArraySpec, attach_array, shared_array
 from helpers.timing import best_time, median_time
@@ -67,8 +66,9 @@ __all__ = [
 ]
 
 MiB = 2**20
-#: Handoff methods, in the order tables and plots show them.
-HANDOFF_METHODS = ("pickle", "shared_memory", "shared_memory_with_copy", "fork")
+#: Handoff methods, in the order tables and plots show them. ``one_copy`` is the floor under them: no worker,
+#: the parent copies the array once in its own memory (``array.copy()``).
+HANDOFF_METHODS = ("pickle", "shared_memory", "shared_memory_with_copy", "fork", "one_copy")
 #: Never plan an array larger than this fraction of /dev/shm's free room.
 SHM_HEADROOM = 0.5
 #: ... nor larger than this fraction of the memory available: while a pickled array travels, the parent and the
@@ -210,16 +210,6 @@ def _expect(value: float, expected: float, method: str) -> None:
         raise RuntimeError(f"the {method} worker read {value}, expected {expected}: the handoff is broken")
 
 
-def ignore_interrupts() -> None:
-    """Pool initializer: leave Ctrl-C to the parent, and let SIGTERM (``pool.terminate()``) end a worker at once.
-
-    Ctrl-C in a terminal reaches the whole process group; a forked worker may
-    also have inherited the parent's own SIGTERM handler.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 @contextlib.contextmanager
 def _forking_beside_pool_threads() -> Iterator[None]:
     """Silence Python 3.12+'s warning that forking while other threads run may deadlock the child.
@@ -248,7 +238,7 @@ class _WarmPool(GuardedBlock[Any]):
     def _open(self) -> Any:
         with interrupts_deferred():  # never a pool without the clean-up in place
             self._pool = self._context.Pool(self._workers, initializer=ignore_interrupts)
-        self._pool.map(spin, [1] * (self._workers * 4))
+        wait_in_slices(self._pool.map_async(spin, [1] * (self._workers * 4)))
         return self._pool
 
     def _close(self) -> None:
@@ -276,6 +266,8 @@ def measure_handoff(
       the segment and copying the array into it.
     * ``fork``: a new worker forked after the array was made reads its
       inherited copy (start-up included; only where fork exists).
+    * ``one_copy``: no worker at all; the array copied once in this process's memory. The floor under every
+      route that copies: pickling sits several copies above it, attaching to shared memory below it.
     """
     sizes = _check_sizes(sizes if sizes is not None else default_sizes())
     repeats = positive_int("repeats", repeats)
@@ -312,18 +304,21 @@ def _time_handoff(method: str, array: np.ndarray, expected: float, pool: Any, re
     if method == "pickle":
 
         def call() -> None:
-            _expect(pool.apply(first_and_last, (array,)), expected, method)
+            _expect(wait_in_slices(pool.apply_async(first_and_last, (array,))), expected, method)
 
         return median_time(call, repeats)
     if method == "shared_memory":
         with shared_array(array.shape, array.dtype, copy_from=array) as shared:
             spec = shared.spec
-            return median_time(lambda: _expect(pool.apply(first_and_last_shared, (spec,)), expected, method), repeats)
+            return median_time(
+                lambda: _expect(wait_in_slices(pool.apply_async(first_and_last_shared, (spec,))), expected, method),
+                repeats,
+            )
     if method == "shared_memory_with_copy":
 
         def call() -> None:
             with shared_array(array.shape, array.dtype, copy_from=array) as shared:
-                _expect(pool.apply(first_and_last_shared, (shared.spec,)), expected, method)
+                _expect(wait_in_slices(pool.apply_async(first_and_last_shared, (shared.spec,))), expected, method)
 
         return median_time(call, repeats)
     if method == "fork":
@@ -338,6 +333,12 @@ def _time_handoff(method: str, array: np.ndarray, expected: float, pool: Any, re
                 )
         finally:
             _inherited = None
+    if method == "one_copy":
+
+        def copy() -> None:
+            _expect(first_and_last(array.copy()), expected, method)
+
+        return median_time(copy, repeats)
     raise ValueError(f"unknown handoff method {method!r}; choose from {HANDOFF_METHODS}")
 
 
@@ -346,6 +347,7 @@ def measure_speedup(
     work: int = 4_000_000,
     repeats: int = 3,
     progress: Progress = _no_progress,
+    budget: float | None = 8.0,
 ) -> list[Record]:
     """Time the same CPU-bound work (:func:`spin`, ``work`` loop turns in all) on 1..``max_workers`` warm workers.
 
@@ -355,6 +357,11 @@ def measure_speedup(
     times every worker count once. A record's ``seconds`` is the median over the rounds
     and its ``extra["speedup"]`` the median of the rounds' ratios
     time with 1 worker / time with n.
+
+    No new round starts once the rounds have taken ``budget`` seconds (the first always runs): on an idle
+    2-CPU machine a round takes about a second, but with two busy loops and other test runs beside it,
+    3.5 to 4 s (Python 3.14, load average 19), and three of them made the cell run past nbval's 60 s twice
+    in 20 runs. A record's ``repeats`` says how many rounds ran.
     """
     top = usable_cpus() + 1 if max_workers is None else positive_int("max_workers", max_workers)
     if isinstance(work, bool) or not isinstance(work, int) or work < 1000:
@@ -369,10 +376,12 @@ def measure_speedup(
         # Rounds, not one worker count after the other: a burst of noise from elsewhere on the
         # machine then slows one round of every count, and the per-round ratios stay honest.
         for round_ in range(repeats):
+            if round_ and budget is not None and sum(map(sum, times.values())) > budget:
+                break
             progress(round_ / repeats, f"speedup: round {round_ + 1} of {repeats}")
             for n in counts:
                 start = time.perf_counter()
-                pools[n].map(spin, chunks[n], chunksize=1)
+                wait_in_slices(pools[n].map_async(spin, chunks[n], chunksize=1))
                 times[n].append(time.perf_counter() - start)
     progress(1.0, "speedup: done")
     return [
@@ -380,7 +389,7 @@ def measure_speedup(
             "speedup",
             "pool",
             statistics.median(times[n]),
-            repeats,
+            len(times[n]),
             workers=n,
             extra={"speedup": statistics.median(one / t for one, t in zip(times[1], times[n], strict=True))},
         )
@@ -503,7 +512,9 @@ def plot_handoff(records: Sequence[Record], ax: Any = None) -> Any:
         points = sorted((r.size_bytes, r.seconds) for r in records if r.measurement == "handoff" and r.method == method)
         if points:
             sizes, seconds = zip(*points, strict=True)
-            ax.loglog([s / MiB for s in sizes], seconds, marker="o", label=method)
+            style = {"color": "black", "linestyle": "--", "marker": "."} if method == "one_copy" else {"marker": "o"}
+            label = "one copy in memory (the floor)" if method == "one_copy" else method
+            ax.loglog([s / MiB for s in sizes], seconds, label=label, **style)
     ax.set_xlabel("array size (MiB)")
     ax.set_ylabel("seconds until the worker has it (median)")
     ax.set_title(f"Handing an array to a warm worker\n{describe_machine()}", fontsize=9)
