@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from typing import Any
 
 import pytest
 
@@ -111,8 +112,12 @@ def test_the_transfer_check_fails_a_deadlock_or_no_report() -> None:
 
 
 def test_the_transfer_check_judges_what_the_processes_were_given() -> None:
-    """From transfer_many's notes: opposite orders, 100 transfers, a run in the parent, unshared locks."""
-    lock_0, lock_1 = multiprocessing.Lock(), multiprocessing.Lock()
+    """From transfer_many's notes: opposite orders, 100 transfers, a run in the parent, unshared locks. Each
+    attempt gets locks of its own: a process the deadline ends while it holds a lock leaves it taken for good (the
+    opposite orders deadlock when the timing is unlucky), and a later attempt with that lock would wait forever."""
+
+    def fresh_locks() -> tuple[Any, Any]:
+        return multiprocessing.Lock(), multiprocessing.Lock()
 
     def attempt(*pairs: tuple[object, object, int, int, int]) -> str:
         new_attempt()
@@ -122,14 +127,16 @@ def test_the_transfer_check_judges_what_the_processes_were_given() -> None:
         ]
         return str(check_transfers(run_with_deadline(procs, seconds=5), balances))
 
+    lock_0, lock_1 = fresh_locks()
     assert "opposite orders deadlock" in attempt((lock_0, lock_1, 0, 1, 1000), (lock_1, lock_0, 1, 0, 1000))
+    lock_0, lock_1 = fresh_locks()
     assert "the task asks 1,000 each" in attempt((lock_0, lock_1, 0, 1, 100), (lock_0, lock_1, 1, 0, 100))
-    assert "share no lock" in attempt(
-        (lock_0, lock_1, 0, 1, 1000), (multiprocessing.Lock(), multiprocessing.Lock(), 1, 0, 1000)
-    )
+    lock_0, lock_1 = fresh_locks()
+    assert "share no lock" in attempt((lock_0, lock_1, 0, 1, 1000), (*fresh_locks(), 1, 0, 1000))
     both = multiprocessing.RLock()
     assert "Well done" in attempt((both, both, 0, 1, 1000), (both, both, 1, 0, 1000))
     new_attempt()
+    lock_0, lock_1 = fresh_locks()
     balances = multiprocessing.Array("i", [100, 100])
     report = run_with_deadline(
         [multiprocessing.Process(target=transfer_many, args=(lock_0, lock_1, balances, 0, 1, 1000))], seconds=5
