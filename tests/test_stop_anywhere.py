@@ -62,7 +62,7 @@ SCENARIOS: dict[str, list[list[tuple[str, float | None]]]] = {
         [  # a stuck task's executor, joblib's workers and folder, a Dask cluster half started
             ("lesson = ExitStack()", None),
             ("stuck = executor.submit(", 0.2),
-            ("scratch = tempfile.mkdtemp(", None),
+            ("scratch = make_scratch_folder(", None),
             ("cluster = LocalCluster(", 0.5),
         ],
     ],
