@@ -144,7 +144,8 @@ def latest_child(since: float | None = None) -> BaseProcess | None:
         if isinstance(p, BaseProcess) and p.pid is not None and getattr(p, "_parent_pid", None) == os.getpid()
     ]
     if since is not None:
-        found = [p for p in found if _started_at(p.pid) >= since - 1]
+        earlier = _CHILDREN_AT.get(since, frozenset())  # started before that cell, by its own record
+        found = [p for p in found if p.pid not in earlier and _started_at(p.pid) >= since - 1]
     return max(found, key=lambda p: p._identity, default=None)
 
 
@@ -174,9 +175,24 @@ _CELLS: collections.deque[str] = collections.deque(maxlen=100)
 _CELL_STARTS: collections.deque[float] = collections.deque(maxlen=100)
 
 
+#: For each of those starts: the PIDs of the children started before it and not yet joined. The OS clock of
+#: process starts is coarse (1 s of slack in :func:`latest_child`), so a child an earlier cell left running, under
+#: spawn still starting up, could otherwise pass for one of the new cell's.
+_CHILDREN_AT: dict[float, frozenset[int]] = {}
+
+
+def _cell_starts_now() -> None:
+    now = time.time()
+    _CELL_STARTS.append(now)
+    children = multiprocessing.process._children  # type: ignore[attr-defined]
+    _CHILDREN_AT[now] = frozenset(p.pid for p in list(children) if p.pid is not None)
+    for old in [t for t in _CHILDREN_AT if t < _CELL_STARTS[0]]:
+        del _CHILDREN_AT[old]
+
+
 def _remember(info: Any) -> None:
     _CELLS.append(str(getattr(info, "raw_cell", "")))
-    _CELL_STARTS.append(time.time())
+    _cell_starts_now()
 
 
 #: For each notebook variable: the id of its value and when the cell that bound it to that value started.
@@ -196,7 +212,7 @@ def new_attempt() -> None:
 
     In a notebook every cell is one, on its own.
     """
-    _CELL_STARTS.append(time.time())
+    _cell_starts_now()
 
 
 def made_in(value: object) -> tuple[float, float] | None:

@@ -40,7 +40,21 @@ from typing import Any
 
 from helpers.ownership import SEGMENT_PREFIX, TOKEN_VAR, alive, parent_pid, read_cmdline, scratch_folder
 
-__all__ = ["GRACE_SECONDS", "HELPER_PROCESSES", "Released", "release_all", "stop_workers", "unlink_segment"]
+__all__ = [
+    "FORGET",
+    "GRACE_SECONDS",
+    "HELPER_PROCESSES",
+    "Released",
+    "release_all",
+    "stop_workers",
+    "unlink_segment",
+]
+
+#: Called by :func:`release_all` before its last garbage collection: each lets go of what a lesson module keeps
+#: of the notebook's objects in its own globals (a module below this one adds its function here, as
+#: :mod:`helpers.shared_ctypes` does for the ``Value`` that ``init_total`` keeps when a notebook calls it itself).
+#: Otherwise such an object, and its named semaphore, would outlive the Clean up.
+FORGET: list[Callable[[], None]] = []
 
 #: Attributes every module has, which the kernel's ``__main__`` must keep through :func:`release_all`.
 MODULE_ATTRIBUTES = frozenset({"__doc__", "__loader__", "__name__", "__package__", "__spec__"})
@@ -528,6 +542,8 @@ def _release_everything(released: Released) -> None:
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is not None:
         pyplot.close("all")
+    for forget in FORGET:
+        forget()
     gc.collect()
     if Path("/proc/self/task").is_dir():
         _stop_strays(released)

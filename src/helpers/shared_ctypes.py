@@ -25,6 +25,7 @@ from helpers.feedback import (
     self_check,
     summarize,
 )
+from helpers.release import FORGET
 
 __all__ = [
     "add_to_total",
@@ -77,6 +78,15 @@ def init_total(total: Any) -> None:
     """
     global _total
     _total = total
+
+
+def _forget_total() -> None:
+    """Let go of the total a notebook handed to :func:`init_total` in its own process (Clean up calls this)."""
+    global _total
+    _total = None
+
+
+FORGET.append(_forget_total)
 
 
 def add_to_total(n: int) -> int:
