@@ -17,12 +17,11 @@ too (``tests/load_harness.py``, or a loop of ``python -m pytest notebooks/07_pas
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
+
+from load_harness import busy_loops  # tests/, beside this script
 
 from helpers.machine import cgroup_cpu_limit, usable_cpus
 from helpers.subinterpreters import (
@@ -32,19 +31,6 @@ from helpers.subinterpreters import (
     start_claims,
     start_costs,
 )
-
-
-@contextmanager
-def busy_loops(n: int) -> Iterator[None]:
-    """``n`` processes that spin (``while True: pass``) while the block runs; ended after it."""
-    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
-    try:
-        yield
-    finally:
-        for loop in loops:
-            loop.kill()
-        for loop in loops:
-            loop.wait()
 
 
 def one_run(figures: dict[str, list[float]], held: dict[str, int], only: str, repeats: int | None) -> None:
