@@ -143,6 +143,15 @@ def _bits(shared: Any) -> int:
     return 8 * ctypes.sizeof(shared.get_obj() if hasattr(shared, "get_obj") else shared)
 
 
+def _child_not_at_work(answer: Any) -> str | None:
+    """What is wrong with the child that the cell which made ``answer`` started, if no worker's note shows it at
+    work yet (still starting, dead at start-up, never joined): there is nothing else to judge it by. None if that
+    cell started no child, or its child ended well and was joined."""
+    window = made_in(answer)
+    started = latest_child(since=window[0] if window else None)
+    return None if started is None else child_outcome(started)
+
+
 @self_check("squares of [2, 4, 6, 8] through shared memory")
 def check_squares(feedback: Feedback, result: Any, square_sum: Any) -> None:
     """Check exercise 1: ``result`` holds [4, 16, 36, 64] and ``square_sum`` holds 120, written by a joined child."""
@@ -167,10 +176,8 @@ def check_squares(feedback: Feedback, result: Any, square_sum: Any) -> None:
     )
     values = list(result[:4])
     runs = cell_notes("square_into", lambda n: n["args"].get("result", {}).get("id") == shared_id(result), result)
-    window = made_in(result)
-    started = latest_child(since=window[0] if window else None)
-    if not runs and started is not None and (problem := child_outcome(started)) is not None:
-        feedback.fail(problem)  # a child not yet at work: nothing to judge it by yet
+    if not runs and (problem := _child_not_at_work(result)) is not None:
+        feedback.fail(problem)
         return
     if not runs:
         feedback.fail(
@@ -258,10 +265,8 @@ def check_big_sum(feedback: Feedback, total: Any) -> None:
             "Process(target=write_sum, args=(BIG_NUMBERS, big_total)), and call start(), not run()"
         )
         return
-    window = made_in(total)
-    started = latest_child(since=window[0] if window else None)
-    if not children and started is not None and (problem := child_outcome(started)) is not None:
-        feedback.fail(problem)  # a child not yet at work: nothing to judge it by yet
+    if not children and (problem := _child_not_at_work(total)) is not None:
+        feedback.fail(problem)
         return
     if not children:
         feedback.fail(
