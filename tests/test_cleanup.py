@@ -572,3 +572,26 @@ def test_a_dead_kernels_records_stay_while_a_process_carries_its_token(tmp_path:
         worker.wait()
     prune_finished_tokens(tmp_path, shm=tmp_path / "no-shm")
     assert records(tmp_path) == [], "nothing left of it: forgotten"
+
+
+#: What a Dask cluster interrupted while it started keeps in its event loop: out of the notebook's reach.
+_OUT_OF_REACH: list[Any] = []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="named semaphores live in /dev/shm on Linux")
+def test_clean_up_unlinks_semaphores_that_objects_out_of_reach_hold() -> None:
+    """CI's stop 30: lesson 06's LocalCluster interrupted 0.5 s in left its nannies' two spawn Queues alive in Dask's
+    loop; their six semaphores outlived Clean up, and the killed kernel (and its tracker) left them in /dev/shm."""
+    import multiprocessing
+
+    queue = multiprocessing.get_context("spawn").Queue()
+    _OUT_OF_REACH.append(queue)
+    names = [lock._semlock.name for lock in (queue._rlock, queue._wlock, queue._sem)]
+    assert all(Path("/dev/shm", f"sem.{n.lstrip('/')}").exists() for n in names)
+    released = release_all()
+    assert "✔ unlinked 3 named semaphores that objects out of reach still held" in str(released), str(released)
+    assert not any(Path("/dev/shm", f"sem.{n.lstrip('/')}").exists() for n in names)
+    assert queue._rlock.acquire(timeout=1), "the semaphore itself still works for whoever holds it"
+    queue._rlock.release()
+    assert release_all().problems == [], "nothing is unlinked twice"
+    _OUT_OF_REACH.clear()

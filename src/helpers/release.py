@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import multiprocessing.util
 import os
 import re
 import shutil
@@ -474,7 +475,8 @@ def release_all() -> Released:
     folders; the notebook's variables, the output history and the last error (``%reset -f``; a traceback
     keeps alive every object its frames used); matplotlib's figures. Last, any child process still running
     (one an interrupted cell left half started) is stopped. A garbage collection then frees the named
-    semaphores behind ``Value``, ``Array``, ``Lock`` and ``Queue``. Widgets already shown stay on the page.
+    semaphores behind ``Value``, ``Array``, ``Lock`` and ``Queue``; those that objects out of the notebook's reach
+    still hold (a Dask cluster interrupted while it started) are unlinked. Widgets already shown stay on the page.
 
     A cell run afterwards that needs a deleted variable gets, under its ``NameError``, a line that says so and
     how to get the variables back (run the lesson from the top).
@@ -547,4 +549,25 @@ def _release_everything(released: Released) -> None:
     gc.collect()
     if Path("/proc/self/task").is_dir():
         _stop_strays(released)
+    _release_held_semaphores(released)
     _release_scratch(released, scratch)
+
+
+def _release_held_semaphores(released: Released) -> None:
+    """Unlink the named semaphores that objects still alive after the garbage collection hold.
+
+    A ``SemLock`` made under ``spawn`` or ``forkserver`` registers a finalizer that unlinks its name when the object
+    is collected or the process exits normally. An object that something out of the notebook's reach still holds is
+    not collected: a Dask cluster interrupted while it started keeps its nannies' queues (two ``Queue``\\ s, six
+    semaphores) in its event loop's state. Their finalizers, which ``multiprocessing.util`` keeps in a registry of
+    this process, are run here, once each: the names go, and nothing is unlinked twice at exit. The semaphores
+    themselves stay valid for whoever has them open; every child that could still open one by name was stopped
+    above.
+    """
+    pending = [
+        f
+        for f in list(getattr(multiprocessing.util, "_finalizer_registry", {}).values())
+        if getattr(getattr(f, "_callback", None), "__qualname__", "").endswith("SemLock._cleanup") and f.still_active()
+    ]
+    unlinked = sum(_attempt(released, "unlink a named semaphore", finalizer) for finalizer in pending)
+    released.add("unlinked {} named semaphore{s} that objects out of reach still held", unlinked)
