@@ -401,6 +401,16 @@ EXERCISES: tuple[Exercise, ...] = (
             Answer(
                 "the copy after the block", normalize("shared.array.copy()", inside=False), ("should be a NumPy array",)
             ),
+            Answer(
+                "the copy before the joins",
+                "result = None\n"
+                "with shared_array(data.shape, copy_from=data) as shared:\n"
+                "    workers = [Process(target=normalize_row, args=(shared.spec, r)) for r in range(len(data))]\n"
+                "    for w in workers:\n        w.start()\n"
+                "    result = shared.array.copy()\n"
+                "    for w in workers:\n        w.join()",
+                ("still hold the original data", "join them all before copying"),
+            ),
         ),
         setup="import numpy as np\nfrom multiprocessing import Process, shared_memory\n"
         "from helpers.segments import normalize_row\nfrom helpers.shared_arrays import shared_array\n"
@@ -423,14 +433,14 @@ EXERCISES: tuple[Exercise, ...] = (
             Answer(
                 "the starter: no unlink",
                 lifecycle("name = shm.name\nshm.buf[:5] = b'hello'\nmessage = bytes(shm.buf[:5])\nshm.close()"),
-                ("never unlinked", "finally"),
+                ("never unlinked", "pressed Interrupt"),
             ),
             Answer(
                 "unlink, but no finally",
                 lifecycle(
                     "name = shm.name\nshm.buf[:5] = b'hello'\nmessage = bytes(shm.buf[:5])\nshm.close()\nshm.unlink()"
                 ),
-                ("no finally: block",),
+                ("pressed Interrupt", "the segment stayed in shared memory"),
             ),
             Answer(
                 "finally closes only",
@@ -439,6 +449,35 @@ EXERCISES: tuple[Exercise, ...] = (
                     "finally:\n    shm.close()"
                 ),
                 ("never unlinked", "shm.unlink()"),
+            ),
+            Answer(
+                "right: ExitStack callbacks",
+                "from contextlib import ExitStack\n"
+                "name = message = None\n"
+                "with ExitStack() as stack:\n"
+                "    shm = shared_memory.SharedMemory(create=True, size=1024)\n"
+                "    stack.callback(shm.unlink)\n"
+                "    stack.callback(shm.close)\n"
+                "    name = shm.name\n"
+                "    shm.buf[:5] = b'hello'\n"
+                "    message = bytes(shm.buf[:5])",
+            ),
+            Answer(
+                "right: except BaseException, release, raise",
+                lifecycle(
+                    "try:\n    name = shm.name\n    shm.buf[:5] = b'hello'\n    message = bytes(shm.buf[:5])\n"
+                    "except BaseException:\n    shm.close()\n    shm.unlink()\n    raise\n"
+                    "shm.close()\nshm.unlink()"
+                ),
+            ),
+            Answer(
+                "except Exception misses an Interrupt",
+                lifecycle(
+                    "try:\n    name = shm.name\n    shm.buf[:5] = b'hello'\n    message = bytes(shm.buf[:5])\n"
+                    "except Exception:\n    shm.close()\n    shm.unlink()\n    raise\n"
+                    "shm.close()\nshm.unlink()"
+                ),
+                ("pressed Interrupt", "the segment stayed in shared memory"),
             ),
             Answer(
                 "the message as text",
@@ -1390,7 +1429,7 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
                 "shm.close()\n"
                 "shm.unlink()"
             ),
-            ("no finally: block",),
+            ("pressed Interrupt",),
         ),
         Answer(
             "unlink only in try",
@@ -1405,7 +1444,7 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
                 "finally:\n"
                 "    shm.close()"
             ),
-            ("no finally: block in your cell calls shm.unlink()",),
+            ("pressed Interrupt", "the segment stayed in shared memory"),
         ),
         Answer(
             "right: nested try",

@@ -36,6 +36,7 @@ __all__ = [
     "latest_child",
     "new_attempt",
     "parses",
+    "run_again",
     "self_check",
     "summarize",
 ]
@@ -299,13 +300,42 @@ _listen_to_cells()
 def latest_cell(containing: str) -> str | None:
     """The source of the latest notebook cell that contains ``containing``, or None (outside a notebook).
 
-    For a hint about how the code is written (lesson 04's ``finally`` block, which one run that did not fail cannot
-    show), never instead of what the workers noted.
+    To find the cell a check runs again (:func:`run_again`), or for a hint about how the code is written; never to
+    decide a verdict in place of what ran.
     The current cell counts too: a solution file calls its check at its end.
     """
     for source in reversed(_CELLS):
         if containing in source:
             return source
+    return None
+
+
+def run_again(source: str, replace: dict[str, object] | None = None) -> BaseException | None:
+    """Run a cell's ``source`` once more, quietly, in a copy of the notebook's namespace; what it raised, or None.
+
+    For a check that must see what an answer does when something goes wrong (lesson 04's segment, with an
+    Interrupt injected), which the student's own run, where nothing went wrong, cannot show. ``replace`` overrides
+    names in the copy; the notebook's own variables are left as they were, and what the cell prints is dropped.
+    Outside IPython nothing runs: the result is None.
+    """
+    import contextlib
+    import io
+
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is part of the course's environment
+        return None
+    shell = get_ipython()
+    if shell is None:
+        return None
+    namespace = {**shell.user_ns, **(replace or {})}
+    quiet = io.StringIO()
+    try:
+        code = compile(shell.transform_cell(source), "<your cell, run again by the check>", "exec")
+        with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+            exec(code, namespace)  # the student's own cell, run again on purpose
+    except BaseException as exc:  # what the cell raised is the evidence, KeyboardInterrupt included
+        return exc
     return None
 
 

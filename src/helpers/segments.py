@@ -8,7 +8,6 @@ does not change from run to run.
 
 from __future__ import annotations
 
-import ast
 import os
 import subprocess
 import sys
@@ -16,11 +15,12 @@ import textwrap
 import time
 from dataclasses import dataclass
 from multiprocessing import shared_memory
+from typing import Any, ClassVar
 
 import numpy as np
 
 from helpers.evidence import noted
-from helpers.feedback import Feedback, cell_notes, latest_cell, parses, self_check
+from helpers.feedback import Feedback, cell_notes, latest_cell, run_again, self_check
 from helpers.release import unlink_segment
 from helpers.shared_arrays import ArraySpec, _untracked, attach_array, mapped_buffer
 
@@ -132,15 +132,23 @@ def touch_a_missing_page() -> None:
     mapped_buffer(segment)[PAGE] = 1  # SIGBUS here
 
 
+#: How long :func:`normalize_row` works on a row before it writes the row back, as a longer computation would take.
+NORMALIZE_SECONDS = 0.3
+
+
 @noted
 def normalize_row(spec: ArraySpec, row: int) -> None:
-    """Exercise 1's worker: scale row ``row`` of a shared 2-D array to mean 0 and standard deviation 1, in place."""
+    """Exercise 1's worker: scale row ``row`` of a shared 2-D array to mean 0 and standard deviation 1, in place.
+
+    It takes :data:`NORMALIZE_SECONDS` before it writes the row back, as real work would: a copy the parent makes
+    before joining the workers then holds the rows as they were, whatever the machine's speed.
+    """
     with attach_array(spec) as array:
         if array.ndim != 2 or not 0 <= row < array.shape[0]:
             raise ValueError(f"row {row} is not a row of an array of shape {array.shape}")
-        values = array[row]
-        values -= values.mean()
-        values /= values.std()
+        values = (array[row] - array[row].mean()) / array[row].std()
+        time.sleep(NORMALIZE_SECONDS)
+        array[row] = values
 
 
 # ----------------------------------------------------------------------------- separate processes
@@ -262,24 +270,62 @@ def check_normalized(feedback: Feedback, result: object, data: np.ndarray) -> No
     )
 
 
-def _finally_releases(source: str | None) -> tuple[bool, bool] | None:
-    """In the student's cell: do a ``finally:`` block's calls include ``.close()`` and ``.unlink()``?"""
-    tree = parses(source) if source else None
-    if tree is None:
+class _InterruptedOnFirstUse(shared_memory.SharedMemory):
+    """A ``SharedMemory`` whose buffer, the first time any segment's is asked for, raises ``KeyboardInterrupt``:
+    what pressing Interrupt between creating a segment and using it does. It notes the segments it creates."""
+
+    created: ClassVar[list[str]] = []
+    armed: ClassVar[bool] = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if kwargs.get("create", args[1] if len(args) > 1 else False):
+            type(self).created.append(self.name)
+
+    @property
+    def buf(self) -> memoryview | None:  # None once closed, as SharedMemory's own
+        if type(self).armed:
+            type(self).armed = False
+            raise KeyboardInterrupt("injected by the check, between creating the segment and using it")
+        return super().buf
+
+
+#: True while :func:`check_lifecycle` runs the student's cell again (a solution file calls the check at its end).
+_REHEARSING = False
+
+
+def _left_after_an_interrupt(source: str) -> list[str] | None:
+    """Run the cell ``source`` again with an Interrupt at the first use of a segment's buffer; the names of the
+    segments it created and left behind (removed here), or None if the Interrupt never came (no segment was used)."""
+    global _REHEARSING
+    fault = _InterruptedOnFirstUse
+    fault.created, fault.armed = [], True
+    real = shared_memory.SharedMemory
+    shared_memory.SharedMemory = fault  # type: ignore[misc]  # what `shared_memory.SharedMemory(...)` finds
+    _REHEARSING = True
+    try:
+        run_again(source, {k: fault for k, v in _notebook_names().items() if v is real})
+    finally:
+        shared_memory.SharedMemory = real  # type: ignore[misc]
+        _REHEARSING = False
+    if fault.armed:
         return None
-    closes = unlinks = False
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Try) and node.finalbody:
-            calls = [c for stmt in node.finalbody for c in ast.walk(stmt) if isinstance(c, ast.Call)]
-            names = {c.func.attr for c in calls if isinstance(c.func, ast.Attribute)}
-            closes, unlinks = closes or "close" in names, unlinks or "unlink" in names
-    return closes, unlinks
+    return [name for name in fault.created if unlink_segment(name.lstrip("/"))]
+
+
+def _notebook_names() -> dict[str, object]:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return dict(shell.user_ns) if shell is not None else {}
 
 
 @self_check("a segment's whole life: create, use, close, unlink")
 def check_lifecycle(feedback: Feedback, name: object, message: object) -> None:
-    """Exercise 2: the segment ``name`` carried ``message``, no longer exists, and a ``finally`` block
-    closes and unlinks it (read from the cell that created it), so that an error could not leak it."""
+    """Exercise 2: the segment ``name`` carried ``message`` and no longer exists; and when the cell that created it
+    is run again with an Interrupt between creating the segment and using it, nothing is left behind either."""
+    if _REHEARSING:
+        return  # the cell being run again calls this check itself (a solution file does)
     view = isinstance(message, memoryview)
     feedback.expect(
         isinstance(message, bytes) and message == b"hello",
@@ -306,15 +352,18 @@ def check_lifecycle(feedback: Feedback, name: object, message: object) -> None:
         )
     else:
         feedback.ok("the segment is gone: it was unlinked")
-    found = _finally_releases(latest_cell("SharedMemory(create=True"))
-    if found is None:
-        return  # outside a notebook there is no cell to read
-    closes, unlinks = found
-    missing = [call for call, there in (("shm.close()", closes), ("shm.unlink()", unlinks)) if not there]
-    if missing:
+    source = latest_cell("SharedMemory(create=True")
+    left_behind = _left_after_an_interrupt(source) if source else None
+    if left_behind is None:
+        return  # outside a notebook, or a cell that never used a segment's buffer: nothing to rehearse
+    if left_behind:
         feedback.fail(
-            f"no finally: block in your cell calls {' and '.join(missing)}: if reading or writing raised, the "
-            "segment would leak; put them in try: ... finally:"
+            "the check ran your cell again and pressed Interrupt between creating the segment and writing to it: "
+            "the segment stayed in shared memory (removed now). Whatever happens after the segment exists, closing "
+            "and unlinking it must still run"
         )
     elif not left:  # claimed only beside what was seen: the segment is gone
-        feedback.ok("your cell's finally: block calls close() and unlink(), so an error on the way could not leak it")
+        feedback.ok(
+            "the check ran your cell again with an Interrupt between creating the segment and writing to it: "
+            "nothing was left behind"
+        )
