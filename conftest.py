@@ -87,7 +87,22 @@ def write_kernelspec(folder: Path) -> None:
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
 
 
+DEEP_REASON = (
+    "a deep test (real kernels, one scenario or answer after another): python -m pytest --deep runs it, as CI does"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--deep",
+        action="store_true",
+        help="also run the deep tests (marked deep): every exercise answer graded in a real kernel, the crash tool "
+        "on killed kernels, Clean up after lessons stopped anywhere. CI runs them; the quick suite stays under 90 s.",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"deep: {DEEP_REASON}")
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         # A shell starts background jobs with SIGINT ignored, and Python then leaves it ignored; the tests of
         # Ctrl-C (the bench, shared_array's deferred interrupts) and every process they start would inherit that.
@@ -117,11 +132,16 @@ def pytest_report_header(config: pytest.Config) -> str:
     )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run the leftover check after everything else, whatever the collection order; skip, with the reason, the
-    cells of a lesson this Python cannot run (lesson 07 needs Python 3.14+; tests/test_structure.py still reads it)."""
+    cells of a lesson this Python cannot run (lesson 07 needs Python 3.14+; tests/test_structure.py still reads it),
+    and the deep tests unless ``--deep`` was given."""
     from helpers.subinterpreters import UNAVAILABLE
 
+    if not config.getoption("deep"):
+        for item in items:
+            if item.get_closest_marker("deep"):
+                item.add_marker(pytest.mark.skip(reason=DEEP_REASON))
     if UNAVAILABLE:
         for item in items:
             if item.path.suffix == ".ipynb" and item.path.name.startswith("07_"):

@@ -275,6 +275,7 @@ def stop(crash: Crash) -> None:
 
 
 @linux
+@pytest.mark.deep
 def test_a_crashed_kernels_workers_and_script_are_found_and_removed(tmp_path: Path) -> None:
     """The kernel's workers and the script it ran import helpers and record themselves: as members of the kernel's
     token, so when the kernel dies they are its leftovers (they used to record themselves as owners, and were

@@ -110,6 +110,7 @@ def graded(request: pytest.FixtureRequest) -> Iterator[dict[str, Future[list[str
         yield {lesson: pool.submit(grade_lesson, lesson) for lesson in order}
 
 
+@pytest.mark.deep
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_every_exercise_grades_right_and_wrong_answers(graded: dict[str, Future[list[str]]], lesson: str) -> None:
     if lesson in CANNOT_RUN:

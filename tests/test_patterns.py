@@ -138,19 +138,19 @@ def test_access_costs_are_positive_and_kinds_are_checked() -> None:
 
 
 def test_the_full_queue_trap_and_its_fix() -> None:
-    queue = multiprocessing.Queue()
-    stuck = multiprocessing.Process(target=put_big, args=(queue, 10 * 2**20), name="p")
-    report = run_with_deadline(
-        [stuck], seconds=3
-    )  # time to start and begin its put, even under spawn on a busy machine
+    queue, started = multiprocessing.Queue(), multiprocessing.Event()
+    stuck = multiprocessing.Process(target=put_big, args=(queue, 10 * 2**20, started), name="p")
+    report = run_with_deadline([stuck], seconds=0.5, ready=started)  # the clock starts once its item is on its way
     assert report.overran == ["p"]
     assert not check_queue_fix(report, None).passed
     began = time.monotonic()
     with pytest.raises(BrokenQueueError, match="ended half-way through writing its item"):
         queue.get(timeout=1)  # without the deadline's notice: waits forever for the rest of the item
     assert time.monotonic() - began < 1
-    reader = multiprocessing.Process(target=take_one, args=(queue, 0.2), name="reader")
-    assert run_with_deadline([reader], seconds=1).overran == ["reader"], "a new process reads the queue as it is"
+    waiting = multiprocessing.Event()  # set by the reader just before its get()
+    reader = multiprocessing.Process(target=take_one, args=(queue, 0.2, waiting), name="reader")
+    report = run_with_deadline([reader], seconds=0.5, ready=waiting)
+    assert report.overran == ["reader"], "a new process reads the queue as it is"
     queue = multiprocessing.Queue()
     fine = multiprocessing.Process(target=put_big, args=(queue, 10 * 2**20), name="p")
     fine.start()

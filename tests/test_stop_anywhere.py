@@ -29,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import leftovers
 from kernels import NOTEBOOKS, Kernel, kernel
 
+pytestmark = pytest.mark.deep  # a kernel per lesson, each scenario's cells one after another (python -m pytest --deep)
+
 #: Cells that raise on purpose (the lesson shows the error), by their piece, with the error's name.
 RAISES = {
     "pool.map(value_of, [total])": "RuntimeError",
