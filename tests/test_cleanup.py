@@ -596,3 +596,29 @@ def test_clean_up_unlinks_semaphores_that_objects_out_of_reach_hold() -> None:
     queue._rlock.release()
     assert release_all().problems == [], "nothing is unlinked twice"
     _OUT_OF_REACH.clear()
+
+
+def _take_and_die(lock: Any) -> None:
+    """A pool worker killed while it put a result: it holds the result queue's write lock, and ends."""
+    lock.acquire()
+    os._exit(0)
+
+
+def test_terminate_pool_does_not_hang_on_the_result_lock_of_a_dead_worker() -> None:
+    """Lesson 05's task measurement, interrupted: pool.terminate() ended a worker that was putting a result, and
+    then joined the task handler, which waited forever for that worker's write lock (1 in 40 runs, under load)."""
+    import multiprocessing
+    import threading
+
+    from helpers.release import terminate_pool
+
+    pool = multiprocessing.Pool(2)
+    holder = multiprocessing.Process(target=_take_and_die, args=(pool._outqueue._wlock,))
+    holder.start()
+    holder.join()
+    ended = threading.Thread(target=lambda: (terminate_pool(pool), pool.join()), daemon=True)
+    began = time.monotonic()
+    ended.start()
+    ended.join(20)
+    assert not ended.is_alive(), "terminate_pool waited for a lock that a dead process held"
+    assert time.monotonic() - began < 10

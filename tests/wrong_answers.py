@@ -225,7 +225,44 @@ EXERCISES: tuple[Exercise, ...] = (
                 "fixed_script = unguarded",
                 ("bootstrapping phase", "__main__"),
             ),
-            Answer("no join", script(GUARDED.replace("    p1.join()\n", "")), ("before the child", "p1.join()")),
+            Answer("no join", script(GUARDED.replace("    p1.join()\n", "")), ("p1.join()",)),
+            Answer(
+                "a sleep instead of join",
+                script(GUARDED.replace("    p1.join()\n", "    import time\n    time.sleep(1.5)\n")),
+                ("never called join()",),
+            ),
+            Answer(
+                "run() instead of start()",
+                script(GUARDED.replace("p1.start()", "p1.run()")),
+                ("started no process",),
+            ),
+            Answer(
+                "the parent does the work",
+                script(
+                    GUARDED.replace(
+                        "    ctx = multiprocessing.get_context(sys.argv[1])\n"
+                        '    p1 = ctx.Process(target=square_numbers, args=([5, 10, 15],), name="p1")\n'
+                        "    p1.start()\n    p1.join()\n",
+                        "    square_numbers([5, 10, 15])\n    result = []\n",
+                    )
+                ),
+                ("started no process",),
+            ),
+            Answer(
+                "right: the method unpacked from argv",
+                script(
+                    GUARDED.replace("sys.argv[1]", "method").replace("    ctx =", "    _, method = sys.argv\n    ctx =")
+                ),
+            ),
+            Answer(
+                "fork whenever spawn is asked for",
+                script(
+                    GUARDED.replace(
+                        "get_context(sys.argv[1])", 'get_context("fork" if sys.argv[1] == "spawn" else sys.argv[1])'
+                    )
+                ),
+                ("started its process with fork",),
+            ),
             Answer(
                 "the function under the guard too",
                 script(
@@ -244,8 +281,8 @@ EXERCISES: tuple[Exercise, ...] = (
             ),
             Answer(
                 "fork chosen in the script",
-                script(GUARDED.replace("sys.argv[1]", '"fork"')),
-                ("chooses its start method itself",),
+                script(GUARDED.replace("get_context(sys.argv[1])", 'get_context("fork")  # was sys.argv[1]')),
+                ("started its process with fork",),
             ),
         ),
         cells=('unguarded = """',),
@@ -310,6 +347,12 @@ EXERCISES: tuple[Exercise, ...] = (
                 interrupt_after=1.5,
             ),
             Answer("no initializer", pool_total("Pool(2)"), ("initializer=init_total",)),
+            Answer(
+                "a pool of one",
+                pool_total("Pool(1, initializer=init_total, initargs=(total,))"),
+                ("had 1 worker", "a Pool of 2 workers"),
+            ),
+            Answer("right: a pool of three", pool_total("Pool(3, initializer=init_total, initargs=(total,))")),
             Answer(
                 "range(100)",
                 pool_total("Pool(2, initializer=init_total, initargs=(total,))", tasks="range(100)"),
@@ -469,6 +512,14 @@ EXERCISES: tuple[Exercise, ...] = (
                     "except BaseException:\n    shm.close()\n    shm.unlink()\n    raise\n"
                     "shm.close()\nshm.unlink()"
                 ),
+            ),
+            Answer(
+                "finally unlinks, never closes",
+                lifecycle(
+                    "try:\n    name = shm.name\n    shm.buf[:5] = b'hello'\n    message = bytes(shm.buf[:5])\n"
+                    "finally:\n    shm.unlink()"
+                ),
+                ("still maps it", "close() never ran"),
             ),
             Answer(
                 "except Exception misses an Interrupt",

@@ -8,6 +8,7 @@ parent's list, printed afterwards, is still ``[]``. The worker of that program,
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import pickletools
@@ -327,30 +328,61 @@ def run_script_source(source: str, *args: str, seconds: float = 20, unbuffered: 
     the processes printed (a script's output to a pipe is otherwise held in
     a buffer until it fills or the process exits).
     """
+    return _run_script(source, list(args), seconds, unbuffered)[0]
+
+
+#: Runs a script as ``python script.py ARGS`` would, noting each process its main process starts (with the start
+#: method that started it) and each ``join()``: what a check judges from, not the script's text.
+_OBSERVER = """
+import json, os, runpy, sys
+from multiprocessing import process
+_notes, _main = os.environ.pop("MPCOURSE_SCRIPT_NOTES"), os.getpid()
+def _note(**what):
+    if os.getpid() == _main:
+        with open(_notes, "a") as notes:
+            notes.write(json.dumps(what) + "\\n")
+_start, _join = process.BaseProcess.start, process.BaseProcess.join
+def start(self):
+    _start(self)
+    kind = type(self._popen).__module__.rsplit(".", 1)[-1].removeprefix("popen_")
+    _note(event="start", name=self.name, method=kind.removesuffix("_posix").removesuffix("_win32"))
+def join(self, timeout=None):
+    _join(self, timeout)
+    _note(event="join", name=self.name)
+process.BaseProcess.start, process.BaseProcess.join = start, join
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def _run_script(
+    source: str, args: list[str], seconds: float, unbuffered: bool, observed: bool = False
+) -> tuple[ScriptRun, list[dict[str, str]]]:
+    """:func:`run_script_source`; with ``observed``, also what the script's main process did with processes."""
     if not isinstance(source, str) or not source.strip():
         raise ValueError("source must be the text of a Python script, got an empty or non-string value")
     with tempfile.TemporaryDirectory(prefix="course-script-") as folder:
         path = Path(folder) / "script.py"
         path.write_text(source)
+        notes = Path(folder) / "notes.jsonl"
         env = {**os.environ, "PYTHON_COLORS": "0"}  # plain tracebacks on Python 3.13+
         if unbuffered:
             env["PYTHONUNBUFFERED"] = "1"
+        command = [sys.executable, str(path), *args]
+        if observed:
+            env["MPCOURSE_SCRIPT_NOTES"] = str(notes)
+            command[1:1] = ["-c", _OBSERVER]
         try:
-            done = subprocess.run(
-                [sys.executable, str(path), *args],
-                capture_output=True,
-                text=True,
-                timeout=seconds,
-                cwd=folder,
-                env=env,
-            )
+            done = subprocess.run(command, capture_output=True, text=True, timeout=seconds, cwd=folder, env=env)
+            run = ScriptRun(done.returncode, done.stdout, strip_colors(done.stderr))
         except subprocess.TimeoutExpired as exc:
 
             def text(data: bytes | str | None) -> str:
                 return data.decode(errors="replace") if isinstance(data, bytes) else data or ""
 
-            return ScriptRun(None, text(exc.stdout), strip_colors(text(exc.stderr)))
-    return ScriptRun(done.returncode, done.stdout, strip_colors(done.stderr))
+            run = ScriptRun(None, text(exc.stdout), strip_colors(text(exc.stderr)))
+        seen = [json.loads(line) for line in notes.read_text().splitlines()] if notes.exists() else []
+    return run, seen
 
 
 # ---------------------------------------------------------------- exercises
@@ -424,22 +456,40 @@ def check_guarded_script(feedback: Feedback, source: str) -> None:
     """Run the script ``source`` with the ``spawn`` start method, prints unbuffered, and check what it printed.
 
     The child should print ``Result (in process p1): [25, 100, 225]``, and then, once,
-    the parent ``Result (in main program): []``. The script must take its start method
-    from its command line, as the one it started from does.
+    the parent ``Result (in main program): []``. Judged from what ran: the script's main process is
+    watched (:data:`_OBSERVER`), so the check knows whether it started a process, with which start method
+    (it must take spawn from its command line, as the script it started from does), and whether it joined it.
     """
-    if not isinstance(source, str) or "Process" not in source:
+    if not isinstance(source, str) or not source.strip():
         feedback.fail("fixed_script should be the text of the script, with your fix in it")
         return
-    if "sys.argv[1]" not in source:
-        feedback.fail(
-            "the script chooses its start method itself: keep ctx = multiprocessing.get_context(sys.argv[1]), "
-            "so that the check can run it with spawn"
-        )
-        return
-    run = run_script_source(source, "spawn", unbuffered=True)
+    run, seen = _run_script(source, ["spawn"], 20, unbuffered=True, observed=True)
     out = run.stdout.splitlines()
     if run.returncode is None:
         feedback.fail("the script did not finish within 20 s; does it start processes in a loop?")
+        return
+    started = [n for n in seen if n["event"] == "start"]
+    if not started:
+        if run.error:
+            feedback.fail(f"the script's main process started no process, and stopped on {run.error}")
+        elif not out:
+            feedback.fail(
+                "the script printed nothing and started no process: is the guard's condition true when you run "
+                'it? if __name__ == "__main__":'
+            )
+        else:
+            feedback.fail(
+                "the script's main process started no process: whatever it printed, it computed itself "
+                "(p1.run() runs the target in the process that calls it; p1.start() starts a new one)"
+            )
+        return
+    other = sorted({n["method"] for n in started} - {"spawn"})
+    if other:
+        feedback.fail(
+            f"the check ran the script with spawn on its command line (python script.py spawn), but it started its "
+            f"process with {' and '.join(other)}: the start method must come from the command line, as in the "
+            "script you started from"
+        )
         return
     if "bootstrapping phase" in run.stderr:
         feedback.fail(
@@ -472,9 +522,17 @@ def check_guarded_script(feedback: Feedback, source: str) -> None:
         "the parent printed its (empty) list once",
         f"the parent's line came {parents} times; expected once, after the child's",
     )
+    joined = {n["name"] for n in seen if n["event"] == "join"}
+    if started:
+        feedback.expect(
+            all(n["name"] in joined for n in started),
+            "the parent waited for its child with join()",
+            "the parent never called join() on its child: its line may come after the child's by luck (a sleep, "
+            "a slow parent), not because it waited; keep p1.join() before the parent's print",
+        )
     if _SQUARES_LINE in out and parents == 1:
         feedback.expect(
             out.index(_SQUARES_LINE) < out.index(_PARENT_LINE),
-            "the parent waited for the child: its line came after the child's",
+            "the parent's line came after the child's",
             "the parent printed before the child had finished: keep p1.join() before the parent's print",
         )

@@ -41,6 +41,7 @@ from helpers.deadline import run_with_deadline
 from helpers.feedback import Feedback, self_check
 from helpers.interrupts import GuardedBlock, ignore_interrupts, interrupts_deferred, wait_in_slices
 from helpers.machine import describe_machine, format_bytes, shm_room, start_methods, usable_cpus
+from helpers.release import terminate_pool
 from helpers.shared_arrays import ArraySpec, attach_array, shared_array
 from helpers.timing import best_time, median_time
 
@@ -244,7 +245,7 @@ class _WarmPool(GuardedBlock[Any]):
     def _close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.terminate()
+            terminate_pool(pool)  # not pool.terminate(): a worker it ends while putting a result would hang it
             pool.join()
 
 

@@ -28,6 +28,7 @@ import re
 import shutil
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -48,6 +49,7 @@ __all__ = [
     "Released",
     "release_all",
     "stop_workers",
+    "terminate_pool",
     "unlink_segment",
 ]
 
@@ -152,7 +154,7 @@ def _release_running(released: Released, user_ns: dict[str, Any]) -> None:
             "terminated {} process pool{s}",
             "terminate a pool",
             lambda: [p for p in _live(Pool) if getattr(p, "_state", None) != "TERMINATE"],
-            _terminate,
+            terminate_pool,
         ),
         (  # stuck tasks included: its workers are stopped, not waited for
             "stopped {} ProcessPoolExecutor{s}",
@@ -280,12 +282,22 @@ def _close_dask_cluster(cluster: Any) -> None:
             cluster._loop_runner.stop()
 
 
-def _terminate(pool: Any) -> None:
-    """``pool.terminate()``, which cannot hang on a worker that died holding the task queue's lock.
+def terminate_pool(pool: Any) -> None:
+    """``pool.terminate()``, which cannot hang on a lock that a worker held when it died.
 
-    Pressing Interrupt sends SIGINT to the kernel's workers too; one that dies of it while taking a task holds
-    the queue's read lock forever, and ``terminate()`` waits for that lock. A plain ``multiprocessing`` lock may be
-    released by any process, so a lock still held after a moment is released here first.
+    Two locks can stay taken by a dead worker, and ``terminate()`` then waits forever for a thread that waits for
+    one (signals held back in a clean-up cannot end that wait either):
+
+    * the task queue's read lock: pressing Interrupt sends SIGINT to the kernel's workers too, and one that dies of
+      it while taking a task keeps it; ``terminate()`` takes that lock first;
+    * the result queue's write lock: ``terminate()`` ends the workers with SIGTERM, and one that was putting a result
+      at that moment keeps it; the pool's task handler then waits for it to put its last sentinel, and
+      ``terminate()`` joins the task handler (seen 1 in 40 times when lesson 05's task measurement, thousands of
+      tiny results, was interrupted, with two busy loops beside it).
+
+    A plain ``multiprocessing`` lock may be released by any process: the first is released here before
+    ``terminate()``; the second, while ``terminate()`` runs, when it stays taken for a whole second (a worker puts
+    a result in far less; the pool's results are being thrown away anyway).
     """
     if not _fully_built(pool):  # interrupted in Pool(): no handler threads to stop, perhaps some workers
         pool._state = "TERMINATE"
@@ -294,7 +306,25 @@ def _terminate(pool: Any) -> None:
     rlock = pool._inqueue._rlock  # free, or held: by an idle worker that waits for a task, or by a dead one
     rlock.acquire(timeout=0.2)
     rlock.release()  # ours, or the holder's: terminate() ends the workers either way
-    pool.terminate()
+    done = threading.Event()
+
+    def free_the_result_lock() -> None:
+        wlock = pool._outqueue._wlock
+        while wlock is not None and not done.is_set():
+            if wlock.acquire(timeout=1.0):
+                wlock.release()
+                done.wait(0.1)
+            else:  # taken for a whole second while the pool stops: by a worker that died holding it
+                with contextlib.suppress(ValueError):
+                    wlock.release()
+
+    watcher = threading.Thread(target=free_the_result_lock, name="free-the-result-lock", daemon=True)
+    watcher.start()
+    try:
+        pool.terminate()
+    finally:
+        done.set()
+        watcher.join()
 
 
 def _fully_built(pool: Any) -> bool:

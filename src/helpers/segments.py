@@ -15,6 +15,7 @@ import textwrap
 import time
 from dataclasses import dataclass
 from multiprocessing import shared_memory
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -352,6 +353,14 @@ def check_lifecycle(feedback: Feedback, name: object, message: object) -> None:
         )
     else:
         feedback.ok("the segment is gone: it was unlinked")
+    maps = Path("/proc/self/maps")
+    if not left and not view and maps.exists():  # Linux: what this process still maps, an unlinked segment too
+        feedback.expect(
+            f"/dev/shm/{name.lstrip('/')} " not in maps.read_text(),
+            "this process no longer maps it: it was closed",
+            "the segment is gone from /dev/shm, but this process still maps it: close() never ran, so its memory "
+            "stays in use until the SharedMemory object is collected",
+        )
     source = latest_cell("SharedMemory(create=True")
     left_behind = _left_after_an_interrupt(source) if source else None
     if left_behind is None:

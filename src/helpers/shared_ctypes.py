@@ -286,6 +286,18 @@ def check_big_sum(feedback: Feedback, total: Any) -> None:
     )
 
 
+def _pool_size(workers: set[int]) -> int | None:
+    """How many workers the pool had whose workers include ``workers`` (PIDs), from the Pool object; None if gone.
+
+    Not how many did work: with 100 tiny tasks one worker may take them all, and under spawn the second may not
+    have started before the pool ends.
+    """
+    for pool in _live_pools():
+        if workers & {w.pid for w in getattr(pool, "_pool", [])}:
+            return int(pool._processes)
+    return None
+
+
 @self_check("a total summed by a Pool")
 def check_pool_total(feedback: Feedback, total: Any) -> None:
     """Check exercise 3: the shared ``total`` holds 1 + 2 + ... + 100 = 5050, and the pool is closed."""
@@ -334,6 +346,11 @@ def check_pool_total(feedback: Feedback, total: Any) -> None:
             feedback.fail(
                 f"the workers added {summarize(numbers)} and total holds {value}, expected 5050; "
                 + hints.get(value, "map add_to_total over range(1, 101), once")
+            )
+        elif (size := _pool_size(workers)) is not None and size < 2:
+            feedback.fail(
+                f"the pool that did the adding had {size} worker, so no two processes ever shared the Value: the "
+                "task asks for a Pool of 2 workers"
             )
         else:
             feedback.ok(

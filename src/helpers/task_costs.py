@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 from helpers.arguments import positive_int
 from helpers.feedback import Feedback, self_check
 from helpers.interrupts import GuardedBlock, ignore_interrupts, interrupts_deferred, wait_in_slices
+from helpers.release import terminate_pool
 
 __all__ = [
     "ROUTES",
@@ -183,7 +184,7 @@ class _Pools(GuardedBlock["_Pools"]):
         pool, self.pool = self.pool, None
         executors, self.executors = self.executors, {}
         if pool is not None:
-            pool.terminate()
+            terminate_pool(pool)  # not pool.terminate(): a worker it ends while putting a result would hang it
             pool.join()
         for executor in executors.values():
             processes = dict(getattr(executor, "_processes", None) or {})
