@@ -12,9 +12,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.diagrams import FIGURES, FIGURES_DIR, svg_bytes, svg_texts
+from helpers.diagrams import FIGURES, main, svg_bytes, svg_texts
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+FIGURES_DIR = NOTEBOOKS / "figures"
 #: A Markdown image, ``![alt](target)``; the alt text may hold balanced brackets, the target no spaces.
 IMAGE = re.compile(r"!\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(([^)\s]+)\)")
 #: Fewer words than this is a label, not a description a screen-reader user can follow.
@@ -91,3 +92,14 @@ def test_the_checks_can_fail(tmp_path: Path) -> None:
     nb.cells.pop()
     nbformat.write(nb, tmp_path / "99_broken.ipynb")
     assert "figures/unused.svg is shown by no notebook" in problems_with_images(tmp_path)
+
+
+def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m helpers.diagrams --out DIR`` writes every figure there; a file given as the folder is refused."""
+    assert main(["--out", str(tmp_path / "figs")]) == 0
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == sorted(f"{name}.svg" for name in FIGURES)
+    assert "wrote" in capsys.readouterr().out
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "a_file")])
+    assert "is a file: give a folder" in capsys.readouterr().err

@@ -237,7 +237,7 @@ def shared_block() -> Figure:
     _box(ax, 0.2, 0.1, 8.6, 0.65, PURPLE)
     _text(ax, 0.35, 0.425, "beside it, one lock each:", size=10, weight="bold")
     _text(ax, 2.4, 0.425, "result.get_lock(), square_sum.get_lock()", mono=True, size=9.5)
-    _text(ax, 6.3, 0.425, "RLocks; each read or write\nof one element takes one", size=9)
+    _text(ax, 6.3, 0.425, "RLocks: a read or write of one\nelement takes its object's lock", size=9)
     return fig
 
 
@@ -307,7 +307,7 @@ def what_crosses() -> Figure:
             BLUE,
             "a copy,\nby message",
             "Queue, Pipe, Pool tasks,\nProcess args (spawn and\nforkserver; fork copies them)",
-            "the object, pickled into bytes,\nthrough a pipe; a new object\nat the other end",
+            "the object, pickled into bytes,\nthrough a pipe or a socket; a\nnew object at the other end",
             "pickling and copying on\nevery send, growing with\nthe data",
             "01, 06",
         ),
@@ -344,7 +344,7 @@ def what_crosses() -> Figure:
             "07",
         ),
     ]
-    columns = [(0.25, "route"), (1.8, "in Python"), (3.95, "what crosses"), (6.45, "what it costs"), (8.6, "lessons")]
+    columns = [(0.25, "route"), (1.8, "in Python"), (3.95, "what crosses"), (6.45, "what it costs"), (8.5, "lessons")]
     row_h = 0.92
     height = 0.85 + row_h * len(rows)
     fig, ax = _canvas(9.3, height)
@@ -388,6 +388,8 @@ def svg_texts(svg: bytes | str) -> list[str]:
 
 def write_figures(folder: Path = FIGURES_DIR, png: bool = False) -> list[Path]:
     """Write every figure of :data:`FIGURES` as ``folder/NAME.svg`` (and ``NAME.png`` with ``png``); return the SVGs."""
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is a file: give a folder to write the figures into")
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, draw in FIGURES.items():
@@ -406,7 +408,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=FIGURES_DIR, help=f"folder to write to (default: {FIGURES_DIR})")
     parser.add_argument("--png", action="store_true", help="also write a PNG beside each SVG, to look at")
     args = parser.parse_args(argv)
-    for path in write_figures(args.out, png=args.png):
+    try:
+        written = write_figures(args.out, png=args.png)
+    except NotADirectoryError as exc:
+        parser.error(str(exc))
+    for path in written:
         print(f"wrote {path}")
     return 0
 
