@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,8 @@ def test_blank_copies_clear_outputs_solutions_and_teaching_code(tmp_path: Path) 
         kept = [src for kind, src in sources(nb)[exercises:] if kind == "code"]
         assert any("check_" in src for src in kept), "exercise checks stay"
         assert "release_all()" in kept[-1], "the clean-up cell stays"
+        for image in re.findall(r"\]\((figures/[^)\s]+)\)", path.read_text()):
+            assert (path.parent / image).is_file(), f"{path.name} shows {image}, not copied beside it"
         assert (
             len([c for c in nb["cells"] if c["cell_type"] == "markdown"])
             >= len([c for c in original["cells"] if c["cell_type"] == "markdown"]) - 3

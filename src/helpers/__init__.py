@@ -50,6 +50,8 @@ Modules, by what they hold:
 ``helpers.traps``
     The trap gallery (notebook 90): workers that make each trap happen, and tools that
     run the ones that print, hang or fail in a child under a deadline.
+``helpers.diagrams``
+    The lessons' diagrams (``notebooks/figures/``), drawn with matplotlib: ``python -m helpers.diagrams``.
 ``helpers.subinterpreters``
     Lesson 07 (Python 3.14+): subinterpreters and threads beside processes, what
     crosses between interpreters, the traps, exercise checks. It imports on 3.11

@@ -8,7 +8,8 @@ Each copy keeps all the prose, loses every output, and has the code cells of
 its teaching sections emptied, ready to be typed in front of the room. The
 exercises (starter and check cells) and the clean-up cell stay as they are,
 for learners to run; the lines pointing at solutions are removed, and the
-solutions folder is not copied. ``--keep-code`` keeps the teaching code too.
+solutions folder is not copied; the figures folder is, so the diagrams show.
+``--keep-code`` keeps the teaching code too.
 The course's ``notebooks/`` folder is only read.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ __all__ = ["blank_notebook", "main", "write_blank_copies"]
 
 SOLUTION_LINE = re.compile(r"^.*%load solutions/.*$\n?", flags=re.M)
 KEPT_SECTIONS = ("## Exercises", "## Clean up")
+#: The lessons' diagrams (``helpers.diagrams``), copied beside the blank copies so that their images show.
+FIGURES = "figures"
 
 
 def blank_notebook(nb: dict[str, Any], keep_code: bool = False) -> dict[str, Any]:
@@ -76,6 +80,8 @@ def write_blank_copies(
     for path, target in zip(paths, targets, strict=True):
         blank = blank_notebook(json.loads(path.read_text()), keep_code=keep_code)
         target.write_text(json.dumps(blank, indent=1, ensure_ascii=False) + "\n")
+    if (source / FIGURES).is_dir():  # the lessons show their diagrams from figures/, beside them
+        shutil.copytree(source / FIGURES, dest / FIGURES, dirs_exist_ok=True)
     return targets
 
 
