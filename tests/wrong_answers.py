@@ -171,6 +171,10 @@ EXERCISES: tuple[Exercise, ...] = (
             ),
             Answer("zero", "my_cpus = 0", ("at least one CPU",)),
             Answer("a bool", "my_cpus = True", ("whole number",)),
+            Answer(
+                "right: a NumPy integer",
+                "import numpy as np\nfrom helpers import usable_cpus\nmy_cpus = np.int64(usable_cpus())",
+            ),
         ),
     ),
     Exercise(
@@ -713,6 +717,12 @@ EXERCISES: tuple[Exercise, ...] = (
         "06_row_numbers.py",
         (
             Answer("a range of row numbers", "tasks = range(len(data))\nsums = pool.map(row_sum, tasks)"),
+            Answer(
+                "imap_unordered: right sums, any order",
+                "tasks = list(range(len(data)))\nsums = list(pool.imap_unordered(row_sum, tasks))\n"
+                "sums = sums[1:] + sums[:1]  # the order a busy machine may give",
+                ("out of order", "imap_unordered"),
+            ),
             Answer(
                 "the starter: rows", "tasks = list(data)\nsums = pool.map(row_sum_of, tasks)", ("not the row itself",)
             ),

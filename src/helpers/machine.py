@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.metadata
 import math
 import multiprocessing
+import numbers
 import os
 import platform
 import shutil
@@ -398,10 +399,11 @@ def check_usable_cpus(feedback: Feedback, my_cpus: object) -> None:
     if isinstance(my_cpus, str):
         feedback.fail(f"my_cpus is the text {my_cpus!r}: write the number itself, without quotes")
         return
-    if isinstance(my_cpus, bool) or not isinstance(my_cpus, int):
+    if isinstance(my_cpus, bool) or not isinstance(my_cpus, numbers.Integral):  # a NumPy integer is one too
         kind = "a fraction" if isinstance(my_cpus, float) else type(my_cpus).__name__
         feedback.fail(f"my_cpus should be a whole number, now it is {my_cpus!r} ({kind}); read the report above")
         return
+    my_cpus = int(my_cpus)
     actual = usable_cpus()
     if my_cpus != actual and my_cpus == os.cpu_count():
         hint = "that is os.cpu_count(), the CPUs the machine has; this process may use fewer (affinity, quota)"

@@ -376,7 +376,12 @@ def check_pool_sums(feedback: Feedback, sums: object, tasks: Iterable[object], d
         )
         return
     if not np.allclose(values, data.sum(axis=1)):
-        feedback.fail("some row sums are wrong: did every worker attach to the same shared array as data?")
+        feedback.fail(
+            "the row sums are right but out of order: sums[i] must be row i's sum, so keep the order of the tasks "
+            "(pool.map and pool.imap keep it; imap_unordered does not)"
+            if np.allclose(np.sort(values), np.sort(data.sum(axis=1)))
+            else "some row sums are wrong: did every worker attach to the same shared array as data?"
+        )
         return
     reads = cell_notes("row_sum", answer=sums)
     here = [n for n in reads if n["pid"] == os.getpid()]
