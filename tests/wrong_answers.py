@@ -832,6 +832,20 @@ EXERCISES: tuple[Exercise, ...] = (
                 ("another buffer", "memoryview(buf)"),
             ),
             Answer(
+                "a view of a copy, copied back",
+                shared_fill(
+                    "copy = bytearray(buf)\nfilled = interp.call(fill_squares, memoryview(copy))\nbuf[:] = copy"
+                ),
+                ("another buffer (a copy of buf)",),
+            ),
+            Answer(
+                "right: another subinterpreter of its own",
+                shared_fill(
+                    "other = interpreters.create()\ntry:\n    filled = other.call(fill_squares, memoryview(buf))\n"
+                    "finally:\n    other.close()"
+                ),
+            ),
+            Answer(
                 "half a view",
                 shared_fill("filled = interp.call(fill_squares, memoryview(buf)[: len(buf) // 2])"),
                 ("only the first 524288 bytes", "whole buf"),

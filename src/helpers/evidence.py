@@ -30,7 +30,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from helpers.ownership import registry_dir, start_time
 
-__all__ = ["describe", "interpreter_id", "lock_kind", "note", "noted", "read_notes", "shared_id"]
+__all__ = ["buffer_address", "describe", "interpreter_id", "lock_kind", "note", "noted", "read_notes", "shared_id"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -91,6 +91,20 @@ def note(worker: str, **facts: Any) -> None:
         _write((json.dumps(record) + "\n").encode())
 
 
+def buffer_address(buffer: memoryview | bytearray) -> int | None:
+    """Where a writable buffer's bytes are in memory; None for a read-only or empty one.
+
+    The same in every interpreter of a process for a shared ``memoryview`` (measured on 3.14): what tells a view of
+    the caller's buffer from a view of a copy.
+    """
+    import ctypes
+
+    try:
+        return ctypes.addressof((ctypes.c_char * len(buffer)).from_buffer(buffer))
+    except (TypeError, ValueError):
+        return None
+
+
 def describe(value: Any) -> dict[str, Any]:
     """What a note says of one argument: its type, its :func:`shared_id`, lock kind, small value, length."""
     if type(value) in (int, float, str, bool) or value is None:  # the common case, quickly: a note is per call
@@ -109,6 +123,8 @@ def describe(value: Any) -> dict[str, Any]:
         found["value"] = list(value)
     with contextlib.suppress(Exception):
         found["len"] = len(value)
+    if isinstance(value, (memoryview, bytearray)):
+        found["address"] = buffer_address(value)
     if found["id"] is None and type(value).__module__.startswith("concurrent.interpreters"):
         found["id"] = f"interpreters-queue:{getattr(value, 'id', None)}"
     if found["id"] is None and isinstance(getattr(value, "name", None), str):  # a segment, or a spec of one

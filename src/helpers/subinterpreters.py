@@ -58,7 +58,7 @@ from typing import Any
 
 from helpers.arguments import positive_int
 from helpers.deadline import run_with_deadline
-from helpers.evidence import noted
+from helpers.evidence import buffer_address, noted
 from helpers.feedback import Feedback, cell_notes, latest_cell, notebook_variable, self_check
 from helpers.interrupts import GuardedBlock, interrupts_deferred
 from helpers.machine import cgroup_cpu_limit, usable_cpus
@@ -1255,6 +1255,13 @@ def check_shared_fill(feedback: Feedback, buf: object, filled: object) -> None:
             "a subinterpreter ran fill_squares, but on its own copy (it was given a "
             f"{fills[-1]['args']['view']['type']}, which crosses as a copy): the bytes in buf were written here. "
             "Give it a view of buf, interp.call(fill_squares, memoryview(buf))"
+        )
+        return
+    if not any(n["args"]["view"].get("address") == buffer_address(buf) for n in fills):
+        feedback.fail(
+            "a subinterpreter ran fill_squares on a view, but of another buffer (a copy of buf): the bytes in buf "
+            "were copied there here, in the main interpreter. Give it a view of buf itself, so that it writes "
+            "into your memory"
         )
         return
     feedback.ok("every byte holds i * i % 256: a subinterpreter ran fill_squares on a view of your memory")
