@@ -604,18 +604,28 @@ def _take_and_die(lock: Any) -> None:
     os._exit(0)
 
 
-def test_terminate_pool_does_not_hang_on_the_result_lock_of_a_dead_worker() -> None:
+@pytest.mark.parametrize("lock", ["the result queue's write lock", "the task queue's read lock"])
+def test_terminate_pool_does_not_hang_on_a_lock_a_dead_worker_held(lock: str) -> None:
     """Lesson 05's task measurement, interrupted: pool.terminate() ended a worker that was putting a result, and
-    then joined the task handler, which waited forever for that worker's write lock (1 in 40 runs, under load)."""
+    then joined the task handler, which waited forever for that worker's write lock (1 in 40 runs, under load).
+    A worker killed while it waits for a task (an Interrupt reaches the kernel's workers too) keeps the task queue's
+    read lock, which terminate() waits for, and the pool's new workers wait for it too."""
     import multiprocessing
+    import signal
     import threading
 
     from helpers.release import terminate_pool
 
     pool = multiprocessing.Pool(2)
-    holder = multiprocessing.Process(target=_take_and_die, args=(pool._outqueue._wlock,))
-    holder.start()
-    holder.join()
+    pool.map(abs, range(4))  # both workers are up, and one of them holds the read lock while it waits for a task
+    if "write" in lock:
+        holder = multiprocessing.Process(target=_take_and_die, args=(pool._outqueue._wlock,))
+        holder.start()
+        holder.join()
+    else:
+        for worker in list(pool._pool):
+            os.kill(worker.pid, signal.SIGKILL)
+        time.sleep(0.5)  # the pool replaces them; the new ones wait for the lock the dead one kept
     ended = threading.Thread(target=lambda: (terminate_pool(pool), pool.join()), daemon=True)
     began = time.monotonic()
     ended.start()

@@ -285,46 +285,57 @@ def _close_dask_cluster(cluster: Any) -> None:
 def terminate_pool(pool: Any) -> None:
     """``pool.terminate()``, which cannot hang on a lock that a worker held when it died.
 
-    Two locks can stay taken by a dead worker, and ``terminate()`` then waits forever for a thread that waits for
-    one (signals held back in a clean-up cannot end that wait either):
+    Two locks can stay taken by a dead worker, and ``terminate()`` then waits forever (signals held back in a
+    clean-up cannot end that wait either):
 
     * the task queue's read lock: pressing Interrupt sends SIGINT to the kernel's workers too, and one that dies of
-      it while taking a task keeps it; ``terminate()`` takes that lock first;
+      it while taking a task keeps it; ``terminate()`` waits for it first, to empty the queue;
     * the result queue's write lock: ``terminate()`` ends the workers with SIGTERM, and one that was putting a result
       at that moment keeps it; the pool's task handler then waits for it to put its last sentinel, and
       ``terminate()`` joins the task handler (seen 1 in 40 times when lesson 05's task measurement, thousands of
       tiny results, was interrupted, with two busy loops beside it).
 
-    A plain ``multiprocessing`` lock may be released by any process: the first is released here before
-    ``terminate()``; the second, while ``terminate()`` runs, when it stays taken for a whole second (a worker puts
-    a result in far less; the pool's results are being thrown away anyway).
+    A plain ``multiprocessing`` lock may be released by any process. While ``terminate()`` runs, a watcher releases
+    either lock once another process has held it for a whole second: a living worker holds the read lock only until
+    the sentinels that ``terminate()`` sends reach it, and the write lock for one result. A lock that a thread of this
+    process holds (``terminate()`` keeps the read lock while it empties the queue) is never touched: releasing the
+    read lock of a living idle worker lets two workers read at once, and tears messages (seen in tests).
     """
     if not _fully_built(pool):  # interrupted in Pool(): no handler threads to stop, perhaps some workers
         pool._state = "TERMINATE"
         _stop_processes(getattr(pool, "_pool", []))
         return
-    rlock = pool._inqueue._rlock  # free, or held: by an idle worker that waits for a task, or by a dead one
-    rlock.acquire(timeout=0.2)
-    rlock.release()  # ours, or the holder's: terminate() ends the workers either way
     done = threading.Event()
-
-    def free_the_result_lock() -> None:
-        wlock = pool._outqueue._wlock
-        while wlock is not None and not done.is_set():
-            if wlock.acquire(timeout=1.0):
-                wlock.release()
-                done.wait(0.1)
-            else:  # taken for a whole second while the pool stops: by a worker that died holding it
-                with contextlib.suppress(ValueError):
-                    wlock.release()
-
-    watcher = threading.Thread(target=free_the_result_lock, name="free-the-result-lock", daemon=True)
+    watcher = threading.Thread(
+        target=_free_locks_of_the_dead,
+        args=([pool._inqueue._rlock, pool._outqueue._wlock], done),
+        name="free-locks-of-the-dead",
+        daemon=True,
+    )
     watcher.start()
     try:
         pool.terminate()
     finally:
         done.set()
         watcher.join()
+
+
+def _free_locks_of_the_dead(locks: list[Any], done: threading.Event, after: float = 1.0) -> None:
+    """Until ``done``: release each lock that another process has held for ``after`` seconds without a break."""
+    held_since: dict[int, float] = {}
+    while not done.wait(0.2):
+        for lock in locks:
+            if lock is None:  # a SimpleQueue's write lock on Windows
+                continue
+            if lock._semlock._count() > 0:  # a thread of this process holds it
+                held_since.pop(id(lock), None)
+            elif lock.acquire(block=False):
+                lock.release()
+                held_since.pop(id(lock), None)
+            elif time.monotonic() - held_since.setdefault(id(lock), time.monotonic()) >= after:
+                with contextlib.suppress(ValueError):  # released by its holder after all
+                    lock.release()
+                held_since.pop(id(lock), None)
 
 
 def _fully_built(pool: Any) -> bool:
