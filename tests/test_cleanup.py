@@ -328,7 +328,8 @@ CRASH_AND_TOOL = textwrap.dedent(
 
 
 @linux
-@pytest.mark.parametrize("dry_run", [True, False])
+# the dry run makes the same decision; --deep also acts on it
+@pytest.mark.parametrize("dry_run", [True, pytest.param(False, marks=pytest.mark.deep)])
 def test_the_tool_run_from_a_shell_in_notebooks_spares_the_shell_and_a_server_there(
     tmp_path: Path, dry_run: bool
 ) -> None:

@@ -119,16 +119,17 @@ def test_the_transfer_check_judges_what_the_processes_were_given() -> None:
     def fresh_locks() -> tuple[Any, Any]:
         return multiprocessing.Lock(), multiprocessing.Lock()
 
-    def attempt(*pairs: tuple[object, object, int, int, int]) -> str:
+    def attempt(*pairs: tuple[object, object, int, int, int], seconds: float = 5) -> str:
         new_attempt()
         balances = multiprocessing.Array("i", [100, 100])
         procs = [
             multiprocessing.Process(target=transfer_many, args=(f, s, balances, a, b, n)) for f, s, a, b, n in pairs
         ]
-        return str(check_transfers(run_with_deadline(procs, seconds=5), balances))
+        return str(check_transfers(run_with_deadline(procs, seconds=seconds), balances))
 
-    lock_0, lock_1 = fresh_locks()
-    assert "opposite orders deadlock" in attempt((lock_0, lock_1, 0, 1, 1000), (lock_1, lock_0, 1, 0, 1000))
+    lock_0, lock_1 = fresh_locks()  # deadlocked or not, the check names the orders: no need to wait 5 s for it
+    opposite = attempt((lock_0, lock_1, 0, 1, 1000), (lock_1, lock_0, 1, 0, 1000), seconds=1)
+    assert "opposite orders deadlock" in opposite
     lock_0, lock_1 = fresh_locks()
     assert "the task asks 1,000 each" in attempt((lock_0, lock_1, 0, 1, 100), (lock_0, lock_1, 1, 0, 100))
     lock_0, lock_1 = fresh_locks()
