@@ -568,6 +568,12 @@ EXERCISES: tuple[Exercise, ...] = (
             Answer("a size not measured", "crossover = 5000", ("one of the 7 sizes you measured",)),
             Answer("a position in the list of sizes", "crossover = 6", ("not a position", "is 16777216")),
             Answer("a size as text", "crossover = '1 MiB'", ("whole number of bytes",)),
+            Answer(
+                "pickle measured alone",
+                "saved_small = small\nsmall = [r for r in small if r.method == 'pickle']\ncrossover = None",
+                ("no shared_memory_with_copy measurement",),
+                undo="small = saved_small",
+            ),
         ),
         setup="from helpers.measuring import check_crossover, measure_handoff\n"
         "small = measure_handoff([4 * 2**10 * 4**k for k in range(7)], repeats=3, "
@@ -683,6 +689,14 @@ EXERCISES: tuple[Exercise, ...] = (
                 "the starter: join first",
                 queue_fix("report = run_with_deadline([producer], seconds=1)"),
                 ("still in the pipe", "Get it first"),
+            ),
+            Answer(
+                "a producer that fails",
+                "report = item = None\nqueue = Queue()\n"
+                "producer = Process(target=put_big, args=(queue, 10, 'not an Event'), name='producer')\n"
+                "producer.start()\n"
+                "report = run_with_deadline([producer], seconds=5)",
+                ("ended with an error",),
             ),
             Answer(
                 "read after the join",

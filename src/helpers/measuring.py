@@ -569,6 +569,15 @@ def check_crossover(feedback: Feedback, records: Sequence[Record], crossover: in
         feedback.fail("records should be the list measure_handoff(...) returned; run the measuring cell first")
         return
     sizes = sorted({r.size_bytes for r in records if r.measurement == "handoff" and r.size_bytes is not None})
+    missing = [
+        m for m in ("pickle", "shared_memory_with_copy") if not any(r.method == m for r in records if r.size_bytes)
+    ]
+    if missing:
+        feedback.fail(
+            f"records hold no {' and no '.join(missing)} measurement: the crossover compares the two, so measure both "
+            "(methods=['pickle', 'shared_memory_with_copy'], or all methods)"
+        )
+        return
     wins = {
         s: handoff_seconds(records, "shared_memory_with_copy", s) < handoff_seconds(records, "pickle", s) for s in sizes
     }

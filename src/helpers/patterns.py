@@ -329,10 +329,15 @@ def check_queue_fix(feedback: Feedback, report: DeadlineReport, item: object) ->
             "no process of this notebook ran put_big in your latest cell: start a new producer, "
             "Process(target=put_big, args=(queue, 10 * 2**20))"
         )
-    elif any(code != 0 for code in codes):
+    elif any(code is not None and code < 0 for code in codes):
         feedback.fail(
             f"{report}: the producer did not end by itself (a negative exit code is the signal that ended it); "
             "get the item first, then run_with_deadline joins a producer that exits on its own"
+        )
+    elif any(code != 0 for code in codes):
+        feedback.fail(
+            f"{report}: the producer ended with an error (exit code {max(c or 0 for c in codes)}): its traceback is "
+            "in the cell's output above; start it with Process(target=put_big, args=(queue, 10 * 2**20))"
         )
     else:
         feedback.ok("a child ran put_big, and ended by itself (exit code 0) before the deadline")
