@@ -306,7 +306,7 @@ EXERCISES: tuple[Exercise, ...] = (
                 squares('Array("i", 4)', total="square_sum.value"),
                 ("the Value itself",),
             ),
-            Answer("never started", squares('Array("i", 4)', run=""), ("no child wrote into it",)),
+            Answer("never started", squares('Array("i", 4)', run=""), ("no child has written into it",)),
             Answer("started, not joined", squares('Array("i", 4)', run="p.start()"), ("join",)),
             Answer(
                 "the lesson's numbers",

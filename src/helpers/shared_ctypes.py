@@ -183,8 +183,8 @@ def check_squares(feedback: Feedback, result: Any, square_sum: Any) -> None:
         feedback.fail(
             f"result holds {values}, but no square_into was given this result: the notebook wrote it itself"
             if any(values)
-            else "no child wrote into it: start Process(target=square_into, args=([2, 4, 6, 8], "
-            "result, square_sum)) and join it"
+            else "no child has written into it yet: a child must run square_into, Process(target=square_into, "
+            "args=([2, 4, 6, 8], result, square_sum)), and the cell must join it before the check reads result"
         )
         return
     if any(n["pid"] == os.getpid() for n in runs):
