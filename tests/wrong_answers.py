@@ -138,6 +138,23 @@ def queue_fix(body: str) -> str:
     )
 
 
+#: What lesson 04's exercise 1 has from the lesson before its starter cell, as an answer written whole repeats it.
+NORMALIZE_CONTEXT = (
+    "from multiprocessing import Process\n"
+    "from helpers import run_with_deadline\n"
+    "from helpers.segments import normalize_row\n"
+    "from helpers.shared_arrays import shared_array\n"
+    "import numpy as np\n"
+    "rng = np.random.default_rng(4)\n"
+    "data = rng.normal(loc=[[1.0], [10.0], [-5.0], [0.0]], scale=[[1.0], [3.0], [0.5], [2.0]], size=(4, 250_000))\n"
+)
+#: Lesson 06's exercise 1, written whole: its imports, then the starter's first lines (see :func:`queue_fix`).
+QUEUE_FIX_CONTEXT = (
+    "from multiprocessing import Process, Queue\nfrom helpers import run_with_deadline\n"
+    "from helpers.patterns import put_big\n" + queue_fix("")
+)
+
+
 def read_before_close(body: str) -> str:
     """An answer to lesson 07's exercise 1 (the starter's reset line, a new queue and interpreter, then the rest)."""
     return (
@@ -1382,30 +1399,15 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
         Answer(
             "NumPy in the parent",
             (
-                "from multiprocessing import Process\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.segments import normalize_row\n"
-                "from helpers.shared_arrays import shared_array\n"
-                "import numpy as np\n"
-                "rng = np.random.default_rng(4)\n"
-                "data = rng.normal(loc=[[1.0], [10.0], [-5.0], [0.0]], scale=[[1.0], [3.0], [0.5], [2.0]], "
-                "size=(4, 250_000))\n"
-                "result = (data - data.mean(axis=1, keepdims=True)) / data.std(axis=1, keepdims=True)"
+                NORMALIZE_CONTEXT
+                + "result = (data - data.mean(axis=1, keepdims=True)) / data.std(axis=1, keepdims=True)"
             ),
             ("by NumPy in the notebook's process",),
         ),
         Answer(
             "normalize_row in the parent",
             (
-                "from multiprocessing import Process\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.segments import normalize_row\n"
-                "from helpers.shared_arrays import shared_array\n"
-                "import numpy as np\n"
-                "rng = np.random.default_rng(4)\n"
-                "data = rng.normal(loc=[[1.0], [10.0], [-5.0], [0.0]], scale=[[1.0], [3.0], [0.5], [2.0]], "
-                "size=(4, 250_000))\n"
-                "with shared_array(data.shape, copy_from=data) as shared:\n"
+                NORMALIZE_CONTEXT + "with shared_array(data.shape, copy_from=data) as shared:\n"
                 "    for row in range(4):\n"
                 "        normalize_row(shared.spec, row)\n"
                 "    result = shared.array.copy()"
@@ -1415,15 +1417,7 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
         Answer(
             "three rows",
             (
-                "from multiprocessing import Process\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.segments import normalize_row\n"
-                "from helpers.shared_arrays import shared_array\n"
-                "import numpy as np\n"
-                "rng = np.random.default_rng(4)\n"
-                "data = rng.normal(loc=[[1.0], [10.0], [-5.0], [0.0]], scale=[[1.0], [3.0], [0.5], [2.0]], "
-                "size=(4, 250_000))\n"
-                "with shared_array(data.shape, copy_from=data) as shared:\n"
+                NORMALIZE_CONTEXT + "with shared_array(data.shape, copy_from=data) as shared:\n"
                 "    ps = [Process(target=normalize_row, args=(shared.spec, r)) for r in range(3)]\n"
                 "    [p.start() for p in ps]\n"
                 "    [p.join() for p in ps]\n"
@@ -1434,15 +1428,7 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
         Answer(
             "children, then parent redoes with NumPy",
             (
-                "from multiprocessing import Process\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.segments import normalize_row\n"
-                "from helpers.shared_arrays import shared_array\n"
-                "import numpy as np\n"
-                "rng = np.random.default_rng(4)\n"
-                "data = rng.normal(loc=[[1.0], [10.0], [-5.0], [0.0]], scale=[[1.0], [3.0], [0.5], [2.0]], "
-                "size=(4, 250_000))\n"
-                "with shared_array(data.shape, copy_from=data) as shared:\n"
+                NORMALIZE_CONTEXT + "with shared_array(data.shape, copy_from=data) as shared:\n"
                 "    ps = [Process(target=normalize_row, args=(shared.spec, r)) for r in range(2)]\n"
                 "    [p.start() for p in ps]\n"
                 "    [p.join() for p in ps]\n"
@@ -1454,15 +1440,7 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
         Answer(
             "right: run_with_deadline",
             (
-                "from multiprocessing import Process\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.segments import normalize_row\n"
-                "from helpers.shared_arrays import shared_array\n"
-                "import numpy as np\n"
-                "rng = np.random.default_rng(4)\n"
-                "data = rng.normal(loc=[[1.0], [10.0], [-5.0], [0.0]], scale=[[1.0], [3.0], [0.5], [2.0]], "
-                "size=(4, 250_000))\n"
-                "with shared_array(data.shape, copy_from=data) as shared:\n"
+                NORMALIZE_CONTEXT + "with shared_array(data.shape, copy_from=data) as shared:\n"
                 "    report = run_with_deadline([Process(target=normalize_row, args=(shared.spec, r)) for "
                 "r in range(len(data))], seconds=30)\n"
                 "    result = np.array(shared.array)"
@@ -1471,15 +1449,7 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
         Answer(
             "right: Pool.starmap",
             (
-                "from multiprocessing import Process\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.segments import normalize_row\n"
-                "from helpers.shared_arrays import shared_array\n"
-                "import numpy as np\n"
-                "rng = np.random.default_rng(4)\n"
-                "data = rng.normal(loc=[[1.0], [10.0], [-5.0], [0.0]], scale=[[1.0], [3.0], [0.5], [2.0]], "
-                "size=(4, 250_000))\n"
-                "from multiprocessing import Pool\n"
+                NORMALIZE_CONTEXT + "from multiprocessing import Pool\n"
                 "with shared_array(data.shape, copy_from=data) as shared, Pool(2) as pool:\n"
                 "    pool.starmap(normalize_row, [(shared.spec, r) for r in range(4)])\n"
                 "    result = shared.array.copy()"
@@ -1569,30 +1539,13 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
     ("06_patterns_that_scale", 1): (
         Answer(
             "parent makes item",
-            (
-                "from multiprocessing import Process, Queue\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.patterns import put_big\n"
-                "report = item = None\n"
-                "queue = Queue()\n"
-                "producer = Process(target=put_big, args=(queue, 10 * 2**20), name='producer')\n"
-                "producer.start()\n"
-                "report = run_with_deadline([producer], seconds=1)\n"
-                "item = b'x' * (10 * 2**20)"
-            ),
+            (QUEUE_FIX_CONTEXT + "report = run_with_deadline([producer], seconds=1)\nitem = b'x' * (10 * 2**20)"),
             ("Get it first",),
         ),
         Answer(
             "join with timeout, then get",
             (
-                "from multiprocessing import Process, Queue\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.patterns import put_big\n"
-                "report = item = None\n"
-                "queue = Queue()\n"
-                "producer = Process(target=put_big, args=(queue, 10 * 2**20), name='producer')\n"
-                "producer.start()\n"
-                "producer.join(timeout=1)\n"
+                QUEUE_FIX_CONTEXT + "producer.join(timeout=1)\n"
                 "item = queue.get(timeout=5)\n"
                 "report = run_with_deadline([producer], seconds=1)"
             ),
@@ -1600,14 +1553,7 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
         Answer(
             "right: helper",
             (
-                "from multiprocessing import Process, Queue\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.patterns import put_big\n"
-                "report = item = None\n"
-                "queue = Queue()\n"
-                "producer = Process(target=put_big, args=(queue, 10 * 2**20), name='producer')\n"
-                "producer.start()\n"
-                "def collect(q, p):\n"
+                QUEUE_FIX_CONTEXT + "def collect(q, p):\n"
                 "    got = q.get(timeout=20)\n"
                 "    return got, run_with_deadline([p], seconds=5)\n"
                 "item, report = collect(queue, producer)"
@@ -1616,14 +1562,7 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
         Answer(
             "right: poll loop",
             (
-                "from multiprocessing import Process, Queue\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.patterns import put_big\n"
-                "report = item = None\n"
-                "queue = Queue()\n"
-                "producer = Process(target=put_big, args=(queue, 10 * 2**20), name='producer')\n"
-                "producer.start()\n"
-                "import queue as q_\n"
+                QUEUE_FIX_CONTEXT + "import queue as q_\n"
                 "while True:\n"
                 "    try:\n"
                 "        item = queue.get(timeout=0.5)\n"
