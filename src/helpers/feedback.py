@@ -310,13 +310,14 @@ def latest_cell(containing: str) -> str | None:
     return None
 
 
-def run_again(source: str, replace: dict[str, object] | None = None) -> BaseException | None:
+def run_again(source: str, swap: dict[object, object] | None = None) -> BaseException | None:
     """Run a cell's ``source`` once more, quietly, in a copy of the notebook's namespace; what it raised, or None.
 
     For a check that must see what an answer does when something goes wrong (lesson 04's segment, with an
-    Interrupt injected), which the student's own run, where nothing went wrong, cannot show. ``replace`` overrides
-    names in the copy; the notebook's own variables are left as they were, and what the cell prints is dropped.
-    Outside IPython nothing runs: the result is None.
+    Interrupt injected), which the student's own run, where nothing went wrong, cannot show. In the copy, every
+    name bound to a key of ``swap`` (by identity: a class, a function) is bound to its value instead; the
+    notebook's own variables are left as they were, and what the cell prints is dropped. Outside IPython nothing
+    runs: the result is None.
     """
     import contextlib
     import io
@@ -328,7 +329,8 @@ def run_again(source: str, replace: dict[str, object] | None = None) -> BaseExce
     shell = get_ipython()
     if shell is None:
         return None
-    namespace = {**shell.user_ns, **(replace or {})}
+    swapped = {id(old): new for old, new in (swap or {}).items()}
+    namespace = {name: swapped.get(id(value), value) for name, value in shell.user_ns.items()}
     quiet = io.StringIO()
     try:
         code = compile(shell.transform_cell(source), "<your cell, run again by the check>", "exec")

@@ -34,6 +34,7 @@ __all__ = [
     "cpu_model",
     "describe_machine",
     "format_bytes",
+    "quota_binds",
     "setup_report",
     "shm_missing",
     "shm_room",
@@ -138,13 +139,25 @@ def usable_cpus() -> int:
     >>> usable_cpus() >= 1
     True
     """
+    quota = cgroup_cpu_limit()
+    count = _cpus_to_run_on() if quota is None else min(_cpus_to_run_on(), math.ceil(quota))
+    return max(1, count)
+
+
+def _cpus_to_run_on() -> int:
+    """The CPUs this process may run on at the same moment: the machine's, or fewer by affinity (Linux)."""
     count = os.cpu_count() or 1
     if hasattr(os, "sched_getaffinity"):
         count = min(count, len(os.sched_getaffinity(0)))
+    return count
+
+
+def quota_binds() -> bool:
+    """Whether a cgroup CPU quota, not the CPUs this process may run on, sets :func:`usable_cpus` (a Binder box:
+    1 CPU of quota on a machine with more). Work then runs for a moment on more CPUs than the quota gives (see
+    :func:`usable_cpus`), and a measurement shorter than a few quota periods can show it."""
     quota = cgroup_cpu_limit()
-    if quota is not None:
-        count = min(count, math.ceil(quota))
-    return max(1, count)
+    return quota is not None and quota < _cpus_to_run_on()
 
 
 @dataclass(frozen=True)

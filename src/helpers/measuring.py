@@ -25,7 +25,6 @@ import functools
 import math
 import multiprocessing
 import numbers
-import os
 import statistics
 import sys
 import time
@@ -41,7 +40,7 @@ from helpers.arguments import positive_int
 from helpers.deadline import run_with_deadline
 from helpers.feedback import Feedback, self_check
 from helpers.interrupts import GuardedBlock, ignore_interrupts, interrupts_deferred, wait_in_slices
-from helpers.machine import cgroup_cpu_limit, describe_machine, format_bytes, shm_room, start_methods, usable_cpus
+from helpers.machine import describe_machine, format_bytes, quota_binds, shm_room, start_methods, usable_cpus
 from helpers.release import terminate_pool
 from helpers.shared_arrays import ArraySpec, attach_array, shared_array
 from helpers.timing import best_time, median_time
@@ -377,9 +376,8 @@ def measure_speedup(
     if isinstance(work, bool) or not isinstance(work, int) or work < 1000:
         raise ValueError(f"work must be an int of at least 1000 loop turns, got {work!r}")
     repeats = positive_int("repeats", repeats)
-    quota = cgroup_cpu_limit()
-    if quota is not None and quota < len(getattr(os, "sched_getaffinity", lambda _: range(top))(0)):
-        work *= QUOTA_STRETCH  # see QUOTA_STRETCH
+    if quota_binds():
+        work *= QUOTA_STRETCH
     counts = range(1, top + 1)
     chunks = {n: [work // (4 * n)] * (4 * n) for n in counts}  # 4 tasks per worker, to balance the load
     times: dict[int, list[float]] = {n: [] for n in counts}

@@ -305,20 +305,13 @@ def _left_after_an_interrupt(source: str) -> list[str] | None:
     shared_memory.SharedMemory = fault  # type: ignore[misc]  # what `shared_memory.SharedMemory(...)` finds
     _REHEARSING = True
     try:
-        run_again(source, {k: fault for k, v in _notebook_names().items() if v is real})
+        run_again(source, {real: fault})  # names the notebook bound to SharedMemory itself, too
     finally:
         shared_memory.SharedMemory = real  # type: ignore[misc]
         _REHEARSING = False
     if fault.armed:
         return None
     return [name for name in fault.created if unlink_segment(name.lstrip("/"))]
-
-
-def _notebook_names() -> dict[str, object]:
-    from IPython import get_ipython
-
-    shell = get_ipython()
-    return dict(shell.user_ns) if shell is not None else {}
 
 
 @self_check("a segment's whole life: create, use, close, unlink")
