@@ -118,7 +118,18 @@ def sleep_until_stopped(ready: Any, cleaned: Any, seconds: float = 60.0) -> None
     segments. A ``KeyboardInterrupt`` (SIGINT, :func:`interrupt`) lets it run
     and the worker ends normally, exit code 0; SIGTERM (``terminate()``) and
     SIGKILL end the process before it runs.
+
+    It first puts back Python's own SIGINT handler and lets SIGINT through, as a
+    worker whose clean-up must run on Ctrl-C should. A child inherits how its
+    parent treats SIGINT: a blocked SIGINT stays blocked under every start method
+    (the signal mask survives exec), a fork child copies the handler of the moment,
+    and a spawn or forkserver child starts with SIGINT ignored where its parent
+    (or the fork server) ignored it, as a Jupyter kernel does between cells;
+    Python then installs no handler (tests/test_patterns.py, 3.11 to 3.15).
     """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
         ready.set()  # inside the try: a signal may arrive as soon as the parent sees it set
         time.sleep(seconds)
