@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import inspect
+from typing import ClassVar
+
+import pytest
 
 from helpers.feedback import Feedback, self_check
 
@@ -49,3 +53,41 @@ def test_empty_feedback_does_not_pass() -> None:
 def test_signature_hides_the_feedback_parameter() -> None:
     assert list(inspect.signature(check_double).parameters) == ["x", "doubled"]
     assert check_double.__name__ == "check_double"
+
+
+def test_the_cell_that_made_a_value_follows_every_rebinding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lesson 04's check reruns the cell that made ``name``. Told by id alone, a new name string that got the freed
+    address of the last one passed for it, and the check reran an earlier answer (a wrong answer passed, 3.14)."""
+    from helpers import feedback
+
+    class Shell:
+        user_ns: ClassVar[dict[str, object]] = {}
+
+    class Cell:
+        def __init__(self, source: str) -> None:
+            self.raw_cell = source
+
+    monkeypatch.setattr(feedback, "_shell", lambda: Shell)
+    monkeypatch.setattr(feedback, "_BOUND", {})
+    for record in ("_CELLS", "_CELL_STARTS"):
+        monkeypatch.setattr(feedback, record, collections.deque(maxlen=100))
+    monkeypatch.setattr(feedback, "_CHILDREN_AT", {})
+
+    def run(source: str, **bind: object) -> None:
+        feedback._remember(Cell(source))
+        Shell.user_ns.update(bind)
+        feedback._note_bindings()
+
+    first = "".join(["psm_", "a" * 8])
+    run("first answer", name=first)
+    assert feedback.cell_that_made(first) == "first answer"
+    assert feedback._BOUND["name"][0][1] is first, "a string is held, so that its address cannot be reused"
+    run("reset", name=None)
+    assert "name" in feedback._BOUND
+    second = "".join(["psm_", "b" * 8])
+    run("second answer", name=second)
+    assert feedback.cell_that_made(second) == "second answer"
+    assert feedback.cell_that_made(first) is None, "no variable holds the first any more"
+    del Shell.user_ns["name"]
+    feedback._note_bindings()
+    assert "name" not in feedback._BOUND, "a deleted variable's value is let go"

@@ -23,6 +23,7 @@ import inspect
 import multiprocessing.process
 import os
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from multiprocessing.process import BaseProcess
 from typing import Any, Concatenate, ParamSpec
@@ -30,8 +31,11 @@ from typing import Any, Concatenate, ParamSpec
 __all__ = [
     "Feedback",
     "cell_notes",
+    "cell_that_made",
     "child_outcome",
     "child_process",
+    "failed_calls",
+    "in_notebook",
     "latest_cell",
     "latest_child",
     "new_attempt",
@@ -196,16 +200,44 @@ def _remember(info: Any) -> None:
     _cell_starts_now()
 
 
-#: For each notebook variable: the id of its value and when the cell that bound it to that value started.
-_BOUND: dict[str, tuple[int, float]] = {}
+#: Immutable values without buffers of their own: held by :data:`_BOUND` itself, which keeps nothing else alive.
+_HELD_TYPES = (str, bytes, int, float, complex, bool, type(None))
+
+
+def _handle(value: object) -> tuple[Any, ...]:
+    """What tells whether a variable still holds ``value`` (the very object), never keeping alive anything that
+    could hold a buffer or a resource: a small immutable value itself, else a weak reference, else (lists, dicts)
+    the id and type. An id alone is not enough: the next string of the same length often gets the address the
+    last one freed (``name = shm.name``, answer after answer)."""
+    if type(value) in _HELD_TYPES:
+        return ("held", value)
+    try:
+        return ("weak", weakref.ref(value))
+    except TypeError:
+        return ("id", id(value), type(value))
+
+
+def _holds(handle: tuple[Any, ...], value: object) -> bool:
+    if handle[0] == "held":
+        return handle[1] is value
+    if handle[0] == "weak":
+        return handle[1]() is value
+    return handle[1] == id(value) and handle[2] is type(value)
+
+
+#: For each notebook variable: a handle on its value (see :func:`_handle`) and when the cell that bound it started.
+_BOUND: dict[str, tuple[tuple[Any, ...], float]] = {}
 
 
 def _note_bindings(*_: Any) -> None:
     shell = _shell()
     began = _CELL_STARTS[-1] if _CELL_STARTS else 0.0
-    for name, value in list(shell.user_ns.items()) if shell is not None else []:
-        if not name.startswith("_") and _BOUND.get(name, (None, 0.0))[0] != id(value):
-            _BOUND[name] = (id(value), began)
+    names = shell.user_ns if shell is not None else {}
+    for name in [n for n in _BOUND if n not in names]:  # deleted: let go of what the handle holds
+        del _BOUND[name]
+    for name, value in list(names.items()):
+        if not name.startswith("_") and not (name in _BOUND and _holds(_BOUND[name][0], value)):
+            _BOUND[name] = (_handle(value), began)
 
 
 def new_attempt() -> None:
@@ -226,7 +258,7 @@ def made_in(value: object) -> tuple[float, float] | None:
     names = [n for n, v in list(shell.user_ns.items()) if v is value and not n.startswith("_")]
     if not names:
         return None
-    began = min(_BOUND[n][1] if _BOUND.get(n, (None,))[0] == id(value) else _CELL_STARTS[-1] for n in names)
+    began = min(_BOUND[n][1] if n in _BOUND and _holds(_BOUND[n][0], value) else _CELL_STARTS[-1] for n in names)
     return began, min((t for t in _CELL_STARTS if t > began), default=float("inf"))
 
 
@@ -308,6 +340,36 @@ def latest_cell(containing: str) -> str | None:
         if containing in source:
             return source
     return None
+
+
+def in_notebook() -> bool:
+    """Whether this runs in IPython (a notebook's kernel), where cells are recorded and can be run again."""
+    return _shell() is not None
+
+
+def cell_that_made(value: object) -> str | None:
+    """The source of the cell that bound a notebook variable to ``value`` (this very object), or None (outside a
+    notebook, or no variable holds it): the student's answer cell, however its code is spelled."""
+    window = made_in(value)
+    if window is None:
+        return None
+    for start, source in zip(reversed(_CELL_STARTS), reversed(_CELLS), strict=False):
+        if start == window[0]:
+            return source
+    return None
+
+
+def failed_calls(feedback: Feedback, notes: Sequence[dict[str, Any]], worker: str) -> bool:
+    """Say on ``feedback`` that calls of ``worker`` stopped on an error, naming the first error, if any of
+    ``notes`` (its calls, see :func:`cell_notes`) did; whether any did. A check then judges nothing more: the work
+    was not done, and the error says why better than any guess."""
+    failed = [n for n in notes if n.get("error")]
+    if failed:
+        feedback.fail(
+            f"{worker} stopped with an error in {len(failed)} of its {len(notes)} call(s): {failed[0]['error']}. "
+            "Fix what it says and run your cell again"
+        )
+    return bool(failed)
 
 
 def run_again(source: str, swap: dict[object, object] | None = None) -> BaseException | None:
