@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, wait
@@ -121,6 +122,32 @@ def test_interrupt_lets_a_worker_clean_up_and_terminate_does_not(how: str) -> No
     assert (worker.exitcode, bool(cleaned.value)) == ((0, True) if how == "interrupt" else (-15, False))
 
 
+@pytest.mark.parametrize("inherited", ["ignored", "blocked"])
+def test_the_stuck_worker_cleans_up_on_interrupt_whatever_its_parent_did_with_sigint(inherited: str) -> None:
+    """A child inherits how its parent treats SIGINT: with it ignored (a Jupyter kernel between cells) or blocked,
+    every start method's child ignores or blocks it too (without the fix: 4 of 4 failed, fork and spawn, 3.11).
+    sleep_until_stopped puts Python's
+    handler back and unblocks it, so lesson 06's demo shows the clean-up wherever it runs (once, on CI, Python 3.12,
+    fork, the sleeper ended only by the deadline's SIGTERM, exit code -15, without cleaning up)."""
+    ready, cleaned = multiprocessing.Event(), multiprocessing.Value("b", 0)
+    worker = multiprocessing.Process(target=sleep_until_stopped, args=(ready, cleaned))
+    if inherited == "ignored":
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    else:
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        worker.start()
+    finally:
+        if inherited == "ignored":
+            signal.signal(signal.SIGINT, previous)
+        else:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    assert ready.wait(10)
+    interrupt(worker)
+    report = run_with_deadline([worker], seconds=10)
+    assert report.all_finished and (worker.exitcode, bool(cleaned.value)) == (0, True), report
+
+
 def test_interrupt_needs_a_started_process() -> None:
     with pytest.raises(ValueError, match="started multiprocessing Process"):
         interrupt(multiprocessing.Process(target=time.sleep, args=(0,)))
@@ -202,3 +229,22 @@ def test_a_list_in_a_manager_dict_changes_only_through_the_proxy() -> None:
         assert store["plain"] == []
         assert sorted(store["fixed"]) == [0, 1, 2, 3]
         assert sorted(store["nested"]) == [0, 1, 2, 3]
+
+
+def test_the_queue_fix_check_wants_the_10_mib_put_by_the_producer() -> None:
+    """A small put with a 10 MiB item made here, and swapped arguments, are named for what they are."""
+    from helpers.feedback import new_attempt
+
+    new_attempt()
+    queue = multiprocessing.Queue()
+    small = multiprocessing.Process(target=put_big, args=(queue, 1000), name="producer")
+    small.start()
+    queue.get(timeout=30)
+    report = run_with_deadline([small], seconds=10)
+    said = str(check_queue_fix(report, b"x" * (10 * 2**20)))
+    assert "the producer put 1000 bytes, not 10 MiB" in said and "no producer of your latest cell put" in said, said
+    new_attempt()
+    swapped = multiprocessing.Process(target=put_big, args=(10 * 2**20, queue), name="producer")
+    report = run_with_deadline([swapped], seconds=10)
+    said = str(check_queue_fix(report, None))
+    assert "put_big stopped with an error in 1 of its 1 call(s): AttributeError" in said, said

@@ -131,3 +131,25 @@ def test_a_pool_worker_unlinks_the_owners_segment_only_if_forked_before_its_trac
     pool_first, segment_first = divmod(run.returncode, 2)
     assert segment_first == 1, run.stderr
     assert pool_first == (0 if method == "fork" else 1), run.stderr
+
+
+def test_the_normalize_check_judges_the_workers_segment_and_their_errors() -> None:
+    """Workers that normalized another array, or that stopped on an error, are told apart from workers that did the
+    work (two of a reviewer's answers: a dummy segment with a NumPy result, and the SharedArray for its spec)."""
+    from helpers.feedback import new_attempt
+
+    data = np.arange(12, dtype=float).reshape(3, 4) ** 2
+    new_attempt()
+    with shared_array((3, 8), copy_from=np.ones((3, 8)) * np.arange(8)) as dummy:
+        procs = [multiprocessing.Process(target=normalize_row, args=(dummy.spec, r)) for r in range(3)]
+        assert run_with_deadline(procs, 10).all_finished
+    said = str(check_normalized(normalized(data), data))
+    assert "rows of a (3, 8) array, not of data (3, 4)" in said, said
+    new_attempt()
+    with shared_array(data.shape, copy_from=data) as shared:
+        procs = [multiprocessing.Process(target=normalize_row, args=(shared, r)) for r in range(3)]
+        run_with_deadline(procs, 10)
+        result = shared.array.copy()
+    said = str(check_normalized(result, data))
+    assert "normalize_row stopped with an error in 3 of its 3 call(s): TypeError" in said, said
+    assert "ran normalize_row" not in said, said

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 from multiprocessing import Array, Pool, RawArray, RawValue, Value
+from multiprocessing.sharedctypes import Synchronized
 
 import pytest
 
@@ -132,3 +133,46 @@ def test_clean_up_lets_go_of_a_total_the_notebook_gave_init_total() -> None:
     for forget in FORGET:  # what release_all() calls before its last collection (not called here: in this
         forget()  # process it would also stop the test run's own children)
     assert shared_ctypes._total is None
+
+
+def init_and_add(total: Synchronized, numbers: range) -> None:
+    """A plain Process's target that does a pool worker's job by hand (a reviewer's wrong answer to exercise 3)."""
+    init_total(total)
+    for n in numbers:
+        add_to_total(n)
+
+
+def test_pool_total_judges_what_kind_of_process_added() -> None:
+    """Two plain Processes that add 1 to 100 are not a pool: the notes say what each process was started to run."""
+    new_attempt()
+    total = Value("i", 0)
+    children = [multiprocessing.Process(target=init_and_add, args=(total, range(a, a + 50))) for a in (1, 51)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(30)
+    assert total.value == 5050
+    said = str(check_pool_total(total))
+    assert "not in a pool's workers" in said and "init_and_add" in said, said
+
+
+def test_pool_total_names_the_workers_error() -> None:
+    """Workers that never got the total stop on an error; the check names it (the notes record failed calls)."""
+    new_attempt()
+    total = Value("i", 0)
+    with Pool(2) as pool, pytest.raises(RuntimeError):
+        pool.map(add_to_total, range(1, 101))
+    said = str(check_pool_total(total))
+    assert "add_to_total stopped with an error" in said and "RuntimeError: no shared total" in said, said
+
+
+def test_pool_total_says_who_added_the_rest() -> None:
+    """Workers add 1 to 99 and the notebook adds 100: 5050 is right, and the check says where the 100 came from."""
+    new_attempt()
+    total = Value("i", 0)
+    with Pool(2, initializer=init_total, initargs=(total,)) as pool:
+        pool.map(add_to_total, range(1, 100))
+    with total.get_lock():
+        total.value += 100
+    said = str(check_pool_total(total))
+    assert "the rest was added here" in said and "expected 5050" not in said, said

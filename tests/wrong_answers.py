@@ -713,7 +713,7 @@ EXERCISES: tuple[Exercise, ...] = (
                 "producer = Process(target=put_big, args=(queue, 10, 'not an Event'), name='producer')\n"
                 "producer.start()\n"
                 "report = run_with_deadline([producer], seconds=5)",
-                ("ended with an error",),
+                ("put_big stopped with an error", "no attribute 'set'"),
             ),
             Answer(
                 "read after the join",
@@ -1455,6 +1455,29 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
                 "    result = shared.array.copy()"
             ),
         ),
+        Answer(
+            "workers on a dummy segment, result by NumPy",
+            (
+                NORMALIZE_CONTEXT + "from helpers.segments import normalized\n"
+                "with shared_array((4, 8), data.dtype, copy_from=np.ones((4, 8)) * np.arange(8)) as dummy:\n"
+                "    ws = [Process(target=normalize_row, args=(dummy.spec, r)) for r in range(4)]\n"
+                "    for w in ws:\n        w.start()\n"
+                "    for w in ws:\n        w.join()\n"
+                "result = normalized(data)"
+            ),
+            ("rows of a (4, 8) array, not of data (4, 250000)",),
+        ),
+        Answer(
+            "the SharedArray for its spec",
+            (
+                NORMALIZE_CONTEXT + "with shared_array(data.shape, copy_from=data) as shared:\n"
+                "    ws = [Process(target=normalize_row, args=(shared, r)) for r in range(4)]\n"
+                "    for w in ws:\n        w.start()\n"
+                "    for w in ws:\n        w.join()\n"
+                "    result = shared.array.copy()"
+            ),
+            ("normalize_row stopped with an error", "TypeError"),
+        ),
     ),
     ("04_shared_memory", 2): (
         Answer(
@@ -1535,6 +1558,38 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
                 "    shm.unlink()"
             ),
         ),
+        Answer(
+            "a name, and no segment at all",
+            "name = 'psm_never_made'\nmessage = b'hello'",
+            ("creates no segment",),
+        ),
+        Answer(
+            "no finally, the arguments in another order",
+            (
+                "from multiprocessing import shared_memory\n"
+                "shm = shared_memory.SharedMemory(size=1024, create=True)\n"
+                "name = shm.name\n"
+                "shm.buf[:5] = b'hello'\n"
+                "message = bytes(shm.buf[:5])\n"
+                "shm.close()\n"
+                "shm.unlink()"
+            ),
+            ("pressed Interrupt", "the segment stayed in shared memory"),
+        ),
+        Answer(
+            "no finally, SharedMemory under another name",
+            (
+                "from multiprocessing import shared_memory\n"
+                "SM = shared_memory.SharedMemory\n"
+                "shm = SM(create=True, size=1024)\n"
+                "name = shm.name\n"
+                "shm.buf[:5] = b'hello'\n"
+                "message = bytes(shm.buf[:5])\n"
+                "shm.close()\n"
+                "shm.unlink()"
+            ),
+            ("pressed Interrupt", "the segment stayed in shared memory"),
+        ),
     ),
     ("06_patterns_that_scale", 1): (
         Answer(
@@ -1586,6 +1641,36 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
                 "report = run_with_deadline([producer], seconds=5)"
             ),
             ("10 MiB",),
+        ),
+        Answer(
+            "a small put, the 10 MiB item made here",
+            (
+                "from multiprocessing import Process, Queue\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.patterns import put_big\n"
+                "report = item = None\n"
+                "queue = Queue()\n"
+                "producer = Process(target=put_big, args=(queue, 1000), name='producer')\n"
+                "producer.start()\n"
+                "queue.get(timeout=30)\n"
+                "report = run_with_deadline([producer], seconds=5)\n"
+                "item = b'x' * (10 * 2**20)"
+            ),
+            ("the producer put 1000 bytes", "no producer of your latest cell put 10 MiB"),
+        ),
+        Answer(
+            "the arguments swapped",
+            (
+                "from multiprocessing import Process, Queue\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.patterns import put_big\n"
+                "report = item = None\n"
+                "queue = Queue()\n"
+                "producer = Process(target=put_big, args=(10 * 2**20, queue), name='producer')\n"
+                "producer.start()\n"
+                "report = run_with_deadline([producer], seconds=5)"
+            ),
+            ("put_big stopped with an error", "AttributeError"),
         ),
     ),
     ("06_patterns_that_scale", 2): (

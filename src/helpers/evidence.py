@@ -18,6 +18,7 @@ import atexit
 import contextlib
 import functools
 import inspect
+import itertools
 import json
 import multiprocessing
 import numbers
@@ -30,7 +31,17 @@ from typing import Any, ParamSpec, TypeVar
 
 from helpers.ownership import registry_dir, start_time
 
-__all__ = ["buffer_address", "describe", "interpreter_id", "lock_kind", "note", "noted", "read_notes", "shared_id"]
+__all__ = [
+    "buffer_address",
+    "describe",
+    "interpreter_id",
+    "lock_kind",
+    "note",
+    "noted",
+    "read_notes",
+    "shared_id",
+    "started_as",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -75,6 +86,25 @@ def _write(line: bytes) -> None:
     os.write(_open[1], line)  # one write in append mode: notes of workers running at once do not mix
 
 
+#: What this process was started to run, (pid, name): see :func:`started_as`.
+_started: tuple[int, str | None] | None = None
+
+
+def started_as() -> str | None:
+    """What ``multiprocessing`` started this process to run, as ``module.name`` (``multiprocessing.pool.worker`` in
+    a ``Pool``'s worker, ``concurrent.futures.process._process_worker`` in an executor's, a ``Process``'s target),
+    or None in a process ``multiprocessing`` did not start. The process object keeps its target under every start
+    method (spawn and forkserver send it to the child), so a note says what kind of process did the work."""
+    global _started
+    if _started is None or _started[0] != os.getpid():
+        target = getattr(multiprocessing.current_process(), "_target", None)
+        name = None
+        if target is not None:
+            name = f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', type(target).__name__)}"
+        _started = (os.getpid(), name)
+    return _started[1]
+
+
 def note(worker: str, **facts: Any) -> None:
     """Record that ``worker`` ran here and did ``facts`` (JSON-able values). Never raises: a note is evidence
     for a check, and a worker must do its work even where no note can be written."""
@@ -84,6 +114,7 @@ def note(worker: str, **facts: Any) -> None:
         "pid": os.getpid(),
         "parent": None if parent is None else parent.pid,
         "interp": interpreter_id(),
+        "started_as": started_as(),
         "time": time.time(),
         **facts,
     }
@@ -123,6 +154,9 @@ def describe(value: Any) -> dict[str, Any]:
         found["value"] = list(value)
     with contextlib.suppress(Exception):
         found["len"] = len(value)
+    shape = getattr(value, "shape", None)
+    if isinstance(shape, tuple) and all(isinstance(n, int) for n in shape):  # an ArraySpec's, a NumPy array's
+        found["shape"] = list(shape)
     if isinstance(value, (memoryview, bytearray)):
         found["address"] = buffer_address(value)
     if found["id"] is None and type(value).__module__.startswith("concurrent.interpreters"):
@@ -132,9 +166,15 @@ def describe(value: Any) -> dict[str, Any]:
     return found
 
 
+#: Numbers this process's (and interpreter's) calls of noted workers, so that a call's failure names its note.
+_calls = itertools.count()
+
+
 def noted(worker: Callable[P, R]) -> Callable[P, R]:
     """Decorate a worker so that every call notes where it ran and what it was given, by parameter name (see
-    :func:`describe`), before it runs: the evidence the exercises' self-checks judge from."""
+    :func:`describe`), before it runs: the evidence the exercises' self-checks judge from. A call that raises
+    notes that too (:func:`read_notes` gives its note an ``error``), so a check can tell a worker that did the
+    work from one that stopped on an error at its first line."""
 
     signature = inspect.signature(worker)
     names = list(signature.parameters)
@@ -148,24 +188,44 @@ def noted(worker: Callable[P, R]) -> Callable[P, R]:
                 given = signature.bind(*args, **kwargs).arguments
             except TypeError:  # the call itself fails the same way, just below
                 given = {}
-        note(worker.__name__, args={name: describe(value) for name, value in given.items()})
-        return worker(*args, **kwargs)
+        call = next(_calls)
+        note(worker.__name__, call=call, args={name: describe(value) for name, value in given.items()})
+        try:
+            return worker(*args, **kwargs)
+        except BaseException as exc:  # noted, then raised as before (KeyboardInterrupt too: the call did not end)
+            what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            note(worker.__name__, call=call, failed=what[:300])
+            raise
 
     return run
 
 
+def _call_key(record: dict[str, Any]) -> tuple[Any, Any, Any]:
+    return record.get("pid"), record.get("interp"), record.get("call")
+
+
 def read_notes(worker: str, since: float = 0.0) -> list[dict[str, Any]]:
-    """The notes of ``worker`` about this process's work, made at or after ``since`` (``time.time()``), oldest first."""
+    """The notes of ``worker`` about this process's work, made at or after ``since`` (``time.time()``), oldest first.
+
+    Each is a call's note, with ``error``: ``"TypeError: ..."`` if that call raised, else None (a note written by
+    :func:`note` itself, or a call still running, has None).
+    """
     try:
         lines = _file(os.getpid()).read_text().splitlines()
     except OSError:
         return []
-    found = []
+    found, failed = [], {}
     for line in lines:
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, TypeError):
             record = json.loads(line)
-            if record.get("worker") == worker and record.get("time", 0) >= since:
+            if record.get("worker") != worker:
+                continue
+            if "failed" in record:
+                failed[_call_key(record)] = record["failed"]
+            elif record.get("time", 0) >= since:
                 found.append(record)
+    for record in found:
+        record["error"] = failed.get(_call_key(record)) if "call" in record else None
     return found
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from helpers.arguments import positive_int
 from helpers.deadline import AFTER_TERMINATE, DeadlineReport
 from helpers.evidence import noted, read_notes, shared_id
-from helpers.feedback import Feedback, cell_notes, notebook_variable, self_check, summarize
+from helpers.feedback import Feedback, cell_notes, failed_calls, notebook_variable, self_check, summarize
 from helpers.measuring import best_time, ignore_interrupts
 from helpers.release import stop_workers
 from helpers.shared_arrays import ArraySpec, attach_array
@@ -330,15 +330,26 @@ def check_queue_fix(feedback: Feedback, report: DeadlineReport, item: object) ->
         for n in cell_notes("put_big", lambda n: queue is None or n["args"].get("queue", {}).get("id") == queue)
         if n["parent"] == os.getpid() and n["pid"] != os.getpid()
     ]
+    anywhere = [n for n in cell_notes("put_big") if n["parent"] == os.getpid() and n["pid"] != os.getpid()]
+    big_puts = [n for n in puts if n["args"].get("nbytes", {}).get("value") == 10 * 2**20 and not n.get("error")]
     codes = list(report.exitcodes.values())
     if not report.all_finished:  # said first: the report is what the student has in hand
         feedback.fail(
             f"{report}: the producer could not exit; its item was still in the pipe. Get it first, then join."
         )
     elif not puts:
+        if not failed_calls(feedback, anywhere, "put_big"):  # a failed call's queue may be no queue: args swapped
+            feedback.fail(
+                "no process of this notebook ran put_big in your latest cell: start a new producer, "
+                "Process(target=put_big, args=(queue, 10 * 2**20))"
+            )
+    elif failed_calls(feedback, puts, "put_big"):
+        pass
+    elif not big_puts:
+        sizes = sorted({n["args"].get("nbytes", {}).get("value") or 0 for n in puts})
         feedback.fail(
-            "no process of this notebook ran put_big in your latest cell: start a new producer, "
-            "Process(target=put_big, args=(queue, 10 * 2**20))"
+            f"the producer put {' and '.join(map(str, sizes))} bytes, not 10 MiB: a small item fits in the pipe, "
+            "so the join never had to wait; put_big(queue, 10 * 2**20) is the item that does not fit"
         )
     elif any(code is not None and code < 0 for code in codes):
         feedback.fail(
@@ -352,6 +363,12 @@ def check_queue_fix(feedback: Feedback, report: DeadlineReport, item: object) ->
         )
     else:
         feedback.ok("a child ran put_big, and ended by itself (exit code 0) before the deadline")
+    if got_item and not big_puts:
+        feedback.fail(
+            "item holds 10 MiB, but no producer of your latest cell put 10 MiB on the queue: item must be what "
+            "queue.get() returned"
+        )
+        return
     feedback.expect(
         got_item,
         "the 10 MiB item arrived",
@@ -401,7 +418,9 @@ def check_pool_sums(feedback: Feedback, sums: object, tasks: Iterable[object], d
         return
     reads = cell_notes("row_sum", answer=sums)
     here = [n for n in reads if n["pid"] == os.getpid()]
-    rows = {n["args"].get("row", {}).get("value") for n in reads if n["parent"] == os.getpid()}
+    rows = {
+        r for n in reads if n["parent"] == os.getpid() and isinstance(r := n["args"].get("row", {}).get("value"), int)
+    }
     if not numbers:  # said above; which worker made sums built from rows is beside the point
         feedback.ok("every row sum is right")
         return
@@ -414,7 +433,7 @@ def check_pool_sums(feedback: Feedback, sums: object, tasks: Iterable[object], d
                 else "no pool worker ran row_sum for them: they came from elsewhere (NumPy or a loop here, "
                 "or rows sent to the workers)"
                 if not rows
-                else f"the pool's workers ran row_sum only for rows {summarize(sorted(rows, key=str))}"
+                else f"the pool's workers ran row_sum only for rows {summarize(sorted(rows))}"
             )
             + "; map row_sum over the row numbers with the pool, pool.map(row_sum, tasks)"
         )

@@ -21,7 +21,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from helpers.evidence import noted
-from helpers.feedback import Feedback, cell_notes, latest_cell, run_again, self_check
+from helpers.feedback import (
+    Feedback,
+    cell_notes,
+    cell_that_made,
+    failed_calls,
+    in_notebook,
+    latest_cell,
+    run_again,
+    self_check,
+)
 from helpers.release import unlink_segment
 from helpers.shared_arrays import ArraySpec, _untracked, attach_array, mapped_buffer
 
@@ -228,7 +237,12 @@ def check_normalized(feedback: Feedback, result: object, data: np.ndarray) -> No
         return
     runs = cell_notes("normalize_row", answer=result)
     here = [n for n in runs if n["pid"] == os.getpid()]
-    rows = sorted({n["args"].get("row", {}).get("value") for n in runs if n["parent"] == os.getpid()}, key=str)
+    rows = sorted(
+        {r for n in runs if n["parent"] == os.getpid() and isinstance(r := n["args"].get("row", {}).get("value"), int)}
+    )
+    shapes = {tuple(n["args"].get("spec", {}).get("shape") or ()) for n in runs}
+    if failed_calls(feedback, runs, "normalize_row"):
+        return
     if here:
         feedback.fail(
             "normalize_row ran here, in the notebook's own process, not in child processes: start one "
@@ -244,6 +258,13 @@ def check_normalized(feedback: Feedback, result: object, data: np.ndarray) -> No
                 else ""
             )
             + "start one Process(target=normalize_row, args=(shared.spec, row)) per row and join them all"
+        )
+        return
+    if shapes - {data.shape}:
+        feedback.fail(
+            f"the workers normalized the rows of a {' or '.join(str(sh) for sh in sorted(shapes - {data.shape}))} "
+            f"array, not of data {data.shape}: create the shared array from data, shared_array(data.shape, "
+            "data.dtype, copy_from=data), and give each worker shared.spec"
         )
         return
     if rows != list(range(len(data))):
@@ -295,9 +316,19 @@ class _InterruptedOnFirstUse(shared_memory.SharedMemory):
 _REHEARSING = False
 
 
-def _left_after_an_interrupt(source: str) -> list[str] | None:
-    """Run the cell ``source`` again with an Interrupt at the first use of a segment's buffer; the names of the
-    segments it created and left behind (removed here), or None if the Interrupt never came (no segment was used)."""
+@dataclass(frozen=True)
+class Rehearsal:
+    """What the student's cell did when the check ran it again with an Interrupt at the first use of a segment's
+    buffer: the segments it created, whether it used one's buffer (the Interrupt came), and which it left behind."""
+
+    created: tuple[str, ...]
+    used: bool
+    left: tuple[str, ...]
+
+
+def _rehearse(source: str) -> Rehearsal | None:
+    """Run the cell ``source`` again with an Interrupt at the first use of a segment's buffer (what it left is
+    removed here); None outside a notebook, where nothing runs."""
     global _REHEARSING
     fault = _InterruptedOnFirstUse
     fault.created, fault.armed = [], True
@@ -305,13 +336,14 @@ def _left_after_an_interrupt(source: str) -> list[str] | None:
     shared_memory.SharedMemory = fault  # type: ignore[misc]  # what `shared_memory.SharedMemory(...)` finds
     _REHEARSING = True
     try:
+        if not in_notebook():
+            return None
         run_again(source, {real: fault})  # names the notebook bound to SharedMemory itself, too
     finally:
         shared_memory.SharedMemory = real  # type: ignore[misc]
         _REHEARSING = False
-    if fault.armed:
-        return None
-    return [name for name in fault.created if unlink_segment(name.lstrip("/"))]
+    left = tuple(name for name in fault.created if unlink_segment(name.lstrip("/")))
+    return Rehearsal(tuple(fault.created), not fault.armed, left)
 
 
 @self_check("a segment's whole life: create, use, close, unlink")
@@ -332,6 +364,20 @@ def check_lifecycle(feedback: Feedback, name: object, message: object) -> None:
     )
     if not isinstance(name, str):
         feedback.fail(f"name should be the segment's name (shm.name), now {name!r}")
+        return
+    source = cell_that_made(name) or latest_cell("SharedMemory")  # the answer cell, however it is spelled
+    rehearsal = _rehearse(source) if source else None  # None outside a notebook: judged from name alone
+    if rehearsal is not None and not rehearsal.created:
+        feedback.fail(
+            "the cell that set name creates no segment when it runs: create one there, "
+            "shm = shared_memory.SharedMemory(create=True, size=1024), and set name = shm.name"
+        )
+        return
+    if rehearsal is not None and not rehearsal.used:
+        feedback.fail(
+            "your cell creates a segment but never writes to or reads its buffer (shm.buf): write the message "
+            "into it and read it back from it, message = bytes(shm.buf[:5])"
+        )
         return
     left = unlink_segment(name)
     if left:  # removed as the notebook's own handle would have: its tracker forgets the name too
@@ -354,11 +400,9 @@ def check_lifecycle(feedback: Feedback, name: object, message: object) -> None:
             "the segment is gone from /dev/shm, but this process still maps it: close() never ran, so its memory "
             "stays in use until the SharedMemory object is collected",
         )
-    source = latest_cell("SharedMemory(create=True")
-    left_behind = _left_after_an_interrupt(source) if source else None
-    if left_behind is None:
-        return  # outside a notebook, or a cell that never used a segment's buffer: nothing to rehearse
-    if left_behind:
+    if rehearsal is None:
+        return
+    if rehearsal.left:
         feedback.fail(
             "the check ran your cell again and pressed Interrupt between creating the segment and writing to it: "
             "the segment stayed in shared memory (removed now). Whatever happens after the segment exists, closing "

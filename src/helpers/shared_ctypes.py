@@ -20,6 +20,7 @@ from helpers.feedback import (
     cell_notes,
     child_outcome,
     child_process,
+    failed_calls,
     latest_child,
     made_in,
     self_check,
@@ -298,6 +299,11 @@ def _pool_size(workers: set[int]) -> int | None:
     return None
 
 
+#: What the workers of a ``multiprocessing.Pool`` and of a ``ProcessPoolExecutor`` were started to run (see
+#: :func:`helpers.evidence.started_as`); both take an initializer.
+POOL_WORKERS = frozenset({"multiprocessing.pool.worker", "concurrent.futures.process._process_worker"})
+
+
 @self_check("a total summed by a Pool")
 def check_pool_total(feedback: Feedback, total: Any) -> None:
     """Check exercise 3: the shared ``total`` holds 1 + 2 + ... + 100 = 5050, and the pool is closed."""
@@ -312,7 +318,23 @@ def check_pool_total(feedback: Feedback, total: Any) -> None:
     adds = cell_notes("add_to_total", lambda n: given.get(n["pid"], shared_id(total)) == shared_id(total), total)
     here = [n for n in adds if n["pid"] == os.getpid()]
     inherited = [n for n in adds if n["pid"] != os.getpid() and n["pid"] not in given]
-    if here:
+    not_pooled = {n["started_as"] for n in adds if n["pid"] != os.getpid() and n.get("started_as") not in POOL_WORKERS}
+    failed = [n for n in adds if n.get("error")]
+    if failed and not here and os.getpid() in given and not set(given) - {os.getpid()}:
+        feedback.fail(
+            f"the workers stopped on {failed[0]['error'].split(':')[0]}: init_total ran here, in the notebook's "
+            "process, and never in them. A worker gets the total only if the Pool runs init_total in it: pass the "
+            "function and its arguments apart, initializer=init_total, initargs=(total,) "
+            "(initializer=init_total(total) would call it right away, here)"
+        )
+    elif failed_calls(feedback, [n for n in adds if n["pid"] != os.getpid()], "add_to_total"):
+        pass
+    elif not_pooled and not here:
+        feedback.fail(
+            f"add_to_total ran in processes started to run {', '.join(sorted(map(str, not_pooled)))}, not in a "
+            "pool's workers: the task is a Pool, with Pool(2, initializer=init_total, initargs=(total,)) as pool"
+        )
+    elif here:
         feedback.fail(
             f"add_to_total ran {len(here)} time(s) here, in the notebook's own process, not in the pool's workers: "
             "map it with the pool, pool.map(add_to_total, range(1, 101))"
@@ -342,6 +364,11 @@ def check_pool_total(feedback: Feedback, total: Any) -> None:
         }
         if strangers:
             feedback.fail("add_to_total ran in processes this notebook did not start: use a Pool of 2 workers")
+        elif numbers != list(range(1, 101)) and value == 5050:
+            feedback.fail(
+                f"total holds 5050, but the workers added only {summarize(numbers)}: the rest was added here, in "
+                "the notebook's process; let the pool's workers add it all, pool.map(add_to_total, range(1, 101))"
+            )
         elif numbers != list(range(1, 101)) or value != 5050:
             feedback.fail(
                 f"the workers added {summarize(numbers)} and total holds {value}, expected 5050; "
