@@ -189,6 +189,46 @@ def test_check_guarded_script() -> None:
     assert not check_guarded_script(None).passed
 
 
+def test_the_guard_check_judges_what_the_child_ran_and_which_process_was_joined() -> None:
+    """Two of a reviewer's answers passed: a child that only sleeps while the parent prints the squares line, and
+    a join of another process with the child's name. The observed script's notes now say each started process's
+    target and pid, what the main process printed, and which joins saw their process end."""
+    head = GUARDED.split('if __name__ == "__main__":')[0] + 'if __name__ == "__main__":\n'
+    sleeper = head + textwrap.indent(
+        textwrap.dedent(
+            """
+            import time
+            ctx = multiprocessing.get_context(sys.argv[1])
+            p1 = ctx.Process(target=time.sleep, args=(0.1,), name="p1")
+            p1.start()
+            p1.join()
+            print("Result (in process p1): [25, 100, 225]")
+            print("Result (in main program):", result)
+            """
+        ),
+        "    ",
+    )
+    said = str(check_guarded_script(sleeper))
+    assert "the script's child ran sleep, not square_numbers" in said, said
+    namesake = head + textwrap.indent(
+        textwrap.dedent(
+            """
+            import time
+            ctx = multiprocessing.get_context(sys.argv[1])
+            p1 = ctx.Process(target=square_numbers, args=([5, 10, 15],), name="p1")
+            p2 = ctx.Process(target=time.sleep, args=(0,), name="p1")
+            p2.start(); p1.start()
+            p2.join()
+            time.sleep(2)
+            print("Result (in main program):", result)
+            """
+        ),
+        "    ",
+    )
+    said = str(check_guarded_script(namesake))
+    assert "never called join() on its child" in said, said
+
+
 def test_check_predictions() -> None:
     right = {"fork": True, "spawn": False, "forkserver": False}
     assert check_predictions(right).passed

@@ -161,9 +161,24 @@ def test_amdahl_and_its_inverse() -> None:
         amdahl_speedup(1.5, 2)
 
 
-def fake(times: dict[str, list[float]]) -> list[Record]:
+def fake(times: dict[str, list[float]], as_if_measured: bool = True) -> list[Record]:
+    """Handoff records with chosen times, to test the crossover logic; ``as_if_measured`` enters them where
+    measure_handoff enters its own, so that the check takes them for measured in this process."""
     sizes = [2**k * MiB for k in range(len(times["pickle"]))]
-    return [Record("handoff", m, t, 1, size_bytes=s) for m, ts in times.items() for s, t in zip(sizes, ts, strict=True)]
+    made = [Record("handoff", m, t, 1, size_bytes=s) for m, ts in times.items() for s, t in zip(sizes, ts, strict=True)]
+    if as_if_measured:
+        measuring._MEASURED_HERE.update((id(r), r) for r in made)
+    return made
+
+
+def test_the_crossover_check_refuses_records_written_by_hand() -> None:
+    """A reviewer's answer: Record(...) objects made by hand, with a crossover that fits them, got all ✔."""
+    hand_made = fake({"pickle": [1.0, 1.0, 1.0], "shared_memory_with_copy": [2.0, 0.5, 0.5]}, as_if_measured=False)
+    said = str(check_crossover(hand_made, 2 * MiB))
+    assert "6 of your 6 records were not measured here" in said, said
+    assert check_crossover(
+        fake({"pickle": [1.0, 1.0, 1.0], "shared_memory_with_copy": [2.0, 0.5, 0.5]}), 2 * MiB
+    ).passed
 
 
 RECORDS = fake({"pickle": [1.0, 2.0, 4.0, 8.0], "shared_memory_with_copy": [3.0, 1.0, 5.0, 2.0]})

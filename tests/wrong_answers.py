@@ -867,7 +867,7 @@ EXERCISES: tuple[Exercise, ...] = (
                 shared_fill(
                     "copy = bytearray(buf)\nfilled = interp.call(fill_squares, memoryview(copy))\nbuf[:] = copy"
                 ),
-                ("another buffer (a copy of buf)",),
+                ("another buffer, not of buf",),
             ),
             Answer(
                 "right: another subinterpreter of its own",
@@ -1807,7 +1807,7 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
                 "buf[:] = bytes(i * i % 256 for i in range(len(buf)))\n"
                 "filled = len(buf)"
             ),
-            ("fill_squares did not write it",),
+            ("no call of fill_squares wrote it",),
         ),
         Answer(
             "copy in, then copy back by main",
@@ -1847,6 +1847,30 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
                 "filled = interp.call(fill_squares, view)\n"
                 "del view"
             ),
+        ),
+        Answer(
+            "right: two calls, each on half a view",
+            (
+                "from helpers.subinterpreters import fill_squares\n"
+                "filled = None\n"
+                "buf = bytearray(2**20)\n"
+                "half = len(buf) // 2\n"
+                "view = memoryview(buf)\n"
+                "filled = interp.call(fill_squares, view[:half]) + interp.call(fill_squares, view[half:])"
+            ),
+        ),
+        Answer(
+            "half by the subinterpreter, half here",
+            (
+                "from helpers.subinterpreters import fill_squares\n"
+                "filled = None\n"
+                "buf = bytearray(2**20)\n"
+                "half = len(buf) // 2\n"
+                "filled = interp.call(fill_squares, memoryview(buf)[:half])\n"
+                "buf[half:] = bytes(i * i % 256 for i in range(half))\n"
+                "filled = len(buf)"
+            ),
+            ("wrote 524288 of buf's 1048576 bytes",),
         ),
     ),
 }

@@ -343,13 +343,24 @@ def _note(**what):
             notes.write(json.dumps(what) + "\\n")
 _start, _join = process.BaseProcess.start, process.BaseProcess.join
 def start(self):
+    target = getattr(self._target, "__name__", None)
     _start(self)
     kind = type(self._popen).__module__.rsplit(".", 1)[-1].removeprefix("popen_")
-    _note(event="start", name=self.name, method=kind.removesuffix("_posix").removesuffix("_win32"))
+    method = kind.removesuffix("_posix").removesuffix("_win32")
+    _note(event="start", name=self.name, pid=self.pid, target=target, method=method)
 def join(self, timeout=None):
     _join(self, timeout)
-    _note(event="join", name=self.name)
+    _note(event="join", name=self.name, pid=self.pid, ended=self.exitcode is not None)
 process.BaseProcess.start, process.BaseProcess.join = start, join
+class _Tee:
+    def __init__(self, stream):
+        self._stream = stream
+    def write(self, text):
+        _note(event="print", text=text)
+        return self._stream.write(text)
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+sys.stdout = _Tee(sys.stdout)
 sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
@@ -511,21 +522,32 @@ def check_guarded_script(feedback: Feedback, source: str) -> None:
         return
     else:
         feedback.ok("the child started without an error")
-    feedback.expect(
-        _SQUARES_LINE in out,
-        "the child printed its squares",
-        f"expected the child to print {_SQUARES_LINE!r}; the script printed {summarize(out)}",
-    )
+    targets = {n.get("target") for n in started}
+    printed_here = "".join(n["text"] for n in seen if n["event"] == "print").splitlines()
+    if "square_numbers" not in targets:
+        feedback.fail(
+            f"the script's child ran {' and '.join(sorted(map(str, targets)))}, not square_numbers: "
+            "start it with Process(target=square_numbers, args=([5, 10, 15],))"
+        )
+    elif out.count(_SQUARES_LINE) <= printed_here.count(_SQUARES_LINE):
+        feedback.fail(
+            f"the squares line came from the main process, not from the child: the child must print "
+            f"{_SQUARES_LINE!r} itself, in square_numbers"
+            if _SQUARES_LINE in out
+            else f"expected the child to print {_SQUARES_LINE!r}; the script printed {summarize(out)}"
+        )
+    else:
+        feedback.ok("the child ran square_numbers and printed its squares")
     parents = out.count(_PARENT_LINE)
     feedback.expect(
         parents == 1,
         "the parent printed its (empty) list once",
         f"the parent's line came {parents} times; expected once, after the child's",
     )
-    joined = {n["name"] for n in seen if n["event"] == "join"}
+    joined = {n["pid"] for n in seen if n["event"] == "join" and n["ended"]}  # a join that saw it end
     if started:
         feedback.expect(
-            all(n["name"] in joined for n in started),
+            all(n["pid"] in joined for n in started),
             "the parent waited for its child with join()",
             "the parent never called join() on its child: its line may come after the child's by luck (a sleep, "
             "a slow parent), not because it waited; keep p1.join() before the parent's print",

@@ -29,6 +29,7 @@ import statistics
 import sys
 import time
 import warnings
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -249,6 +250,11 @@ class _WarmPool(GuardedBlock[Any]):
             pool.join()
 
 
+#: The handoff records :func:`measure_handoff` made in this process, by id: what a check tells from records
+#: written by hand (weak: a record nobody holds goes).
+_MEASURED_HERE: weakref.WeakValueDictionary[int, Record] = weakref.WeakValueDictionary()
+
+
 def measure_handoff(
     sizes: Sequence[int] | None = None,
     repeats: int = 5,
@@ -294,7 +300,9 @@ def measure_handoff(
             for method in methods:
                 progress(done / steps, f"handoff: {method}, {format_bytes(size)}")
                 seconds = _time_handoff(method, array, expected, pool, repeats)
-                records.append(Record("handoff", method, seconds, repeats, size_bytes=array.nbytes))
+                record = Record("handoff", method, seconds, repeats, size_bytes=array.nbytes)
+                _MEASURED_HERE[id(record)] = record
+                records.append(record)
                 done += 1
             del array
     progress(1.0, "handoff: done")
@@ -577,6 +585,13 @@ def check_crossover(feedback: Feedback, records: Sequence[Record], crossover: in
     (with the copy) beats pickling at that size and every larger one, or None if it never does."""
     if not records or not all(isinstance(r, Record) for r in records):
         feedback.fail("records should be the list measure_handoff(...) returned; run the measuring cell first")
+        return
+    made = [r for r in records if r.measurement == "handoff" and _MEASURED_HERE.get(id(r)) is not r]
+    if made:
+        feedback.fail(
+            f"{len(made)} of your {len(records)} records were not measured here: measure_handoff made none of them "
+            "in this kernel. records should be the list measure_handoff(...) returned (or some of its items)"
+        )
         return
     sizes = sorted({r.size_bytes for r in records if r.measurement == "handoff" and r.size_bytes is not None})
     missing = [

@@ -1189,6 +1189,27 @@ def check_read_before_close(feedback: Feedback, results: object, worker: object,
         )
 
 
+def _bytes_written_into(buf: bytearray, fills: list[dict[str, Any]]) -> int:
+    """How many of ``buf``'s bytes subinterpreters' calls of :func:`fill_squares` (their notes ``fills``) wrote
+    through views of ``buf``'s own memory, by each view's address and length (views of halves count too)."""
+    start = buffer_address(buf)
+    if start is None:
+        return 0
+    spans = sorted(
+        (address - start, address - start + (n["args"]["view"].get("len") or 0))
+        for n in fills
+        if n["interp"] != 0 and not n.get("error") and isinstance(address := n["args"]["view"].get("address"), int)
+        if start <= address < start + len(buf)
+    )
+    covered, reach = 0, 0
+    for begin, end in spans:
+        end = min(end, len(buf))
+        if end > reach:
+            covered += end - max(begin, reach)
+            reach = end
+    return covered
+
+
 @self_check("a subinterpreter filling your buffer")
 def check_shared_fill(feedback: Feedback, buf: object, filled: object) -> None:
     """Exercise 2: every byte ``i`` of ``buf`` (a bytearray) is ``i * i % 256``, written by :func:`fill_squares`
@@ -1240,14 +1261,14 @@ def check_shared_fill(feedback: Feedback, buf: object, filled: object) -> None:
             "run the starter's cell again (it makes a new buf)"
         )
         return
-    fills = cell_notes("fill_squares", lambda n: n["args"].get("view", {}).get("len") == len(buf), buf)
+    fills = cell_notes("fill_squares", answer=buf)
     if not fills or any(n["interp"] == 0 for n in fills):
         feedback.fail(
             "the main interpreter filled buf itself: run fill_squares in the subinterpreter, "
             "interp.call(fill_squares, memoryview(buf))"
             if fills
-            else "buf holds i * i % 256, but fill_squares did not write it: the main interpreter did; run "
-            "fill_squares in the subinterpreter, interp.call(fill_squares, memoryview(buf))"
+            else "buf holds i * i % 256, but no call of fill_squares wrote it: run fill_squares in the "
+            "subinterpreter, interp.call(fill_squares, memoryview(buf))"
         )
         return
     if not any(n["args"]["view"]["type"] == "memoryview" for n in fills):
@@ -1257,11 +1278,18 @@ def check_shared_fill(feedback: Feedback, buf: object, filled: object) -> None:
             "Give it a view of buf, interp.call(fill_squares, memoryview(buf))"
         )
         return
-    if not any(n["args"]["view"].get("address") == buffer_address(buf) for n in fills):
+    written = _bytes_written_into(buf, fills)
+    if not written:
         feedback.fail(
-            "a subinterpreter ran fill_squares on a view, but of another buffer (a copy of buf): the bytes in buf "
-            "were copied there here, in the main interpreter. Give it a view of buf itself, so that it writes "
-            "into your memory"
+            "a subinterpreter ran fill_squares on a view, but of another buffer, not of buf: the bytes in buf "
+            "were written here, in the main interpreter. Give it a view of buf itself, so that it writes into "
+            "your memory"
+        )
+        return
+    if written < len(buf):
+        feedback.fail(
+            f"the subinterpreter wrote {written} of buf's {len(buf)} bytes through views of it; the rest were "
+            "written here. Give it a view of the whole buf, interp.call(fill_squares, memoryview(buf))"
         )
         return
     feedback.ok("every byte holds i * i % 256: a subinterpreter ran fill_squares on a view of your memory")
