@@ -16,6 +16,8 @@ Modules, by what they hold:
     ``with`` blocks whose clean-up Ctrl-C cannot skip (segments, pools, interpreters).
 ``helpers.feedback``
     The self-check machinery behind every exercise.
+``helpers.child_output``
+    After each cell that made processes: wait until their output reached the notebook, so it stays in its cell.
 ``helpers.evidence``
     What the exercises' workers did and where (process, interpreter), noted for the checks to judge from.
 ``helpers.cleanup``

@@ -28,6 +28,8 @@ from collections.abc import Callable, Sequence
 from multiprocessing.process import BaseProcess
 from typing import Any, Concatenate, ParamSpec
 
+from helpers import child_output
+
 __all__ = [
     "Feedback",
     "cell_notes",
@@ -195,9 +197,21 @@ def _cell_starts_now() -> None:
         del _CHILDREN_AT[old]
 
 
+#: How many multiprocessing processes had been made when the running cell started (see :func:`_after_cell`).
+_MADE_AT_START = [0]
+
+
 def _remember(info: Any) -> None:
     _CELLS.append(str(getattr(info, "raw_cell", "")))
     _cell_starts_now()
+    _MADE_AT_START[0] = child_output.processes_made()
+
+
+def _after_cell(*_: Any) -> None:
+    """At a cell's end: note what the notebook binds; if the cell made processes, let their output reach it."""
+    _note_bindings()
+    if child_output.processes_made() != _MADE_AT_START[0]:
+        child_output.drain()
 
 
 #: Immutable values without buffers of their own: held by :data:`_BOUND` itself, which keeps nothing else alive.
@@ -322,7 +336,7 @@ def _listen_to_cells() -> None:
     shell = _shell()
     if shell is not None and _remember not in shell.events.callbacks["pre_run_cell"]:
         shell.events.register("pre_run_cell", _remember)
-        shell.events.register("post_run_cell", _note_bindings)
+        shell.events.register("post_run_cell", _after_cell)
         _note_bindings()  # what the notebook holds already was made before
 
 
