@@ -580,6 +580,26 @@ EXERCISES: tuple[Exercise, ...] = (
                 "        break\n"
                 "    crossover = size",
             ),
+            Answer(
+                "right: a dict of wins, and the smallest size from which they all win",
+                "from helpers.measuring import handoff_seconds\n"
+                "sizes = sorted({r.size_bytes for r in small})\n"
+                "wins = {s: handoff_seconds(small, 'shared_memory_with_copy', s) < handoff_seconds(small, 'pickle', s) "
+                "for s in sizes}\n"
+                "crossover = next((s for s in sizes if all(wins[t] for t in sizes if t >= s)), None)",
+            ),
+            Answer(
+                "records written by hand",
+                "from helpers.measuring import Record\n"
+                "saved_small = small\n"
+                "sizes = [4 * 2**10 * 4**k for k in range(7)]\n"
+                "small = [Record('handoff', 'pickle', 1.0, 5, size_bytes=s) for s in sizes] + [\n"
+                "    Record('handoff', 'shared_memory_with_copy', 2.0 if s < 2**20 else 0.5, 5, size_bytes=s) "
+                "for s in sizes]\n"
+                "crossover = 2**20",
+                ("were not measured here",),
+                undo="small = saved_small",
+            ),
             Answer("a size in MiB", "crossover = 1", ("1 MiB is 1048576",)),
             Answer("a size in KiB", "crossover = 4", ("4 KiB is 4096",)),
             Answer("a size not measured", "crossover = 5000", ("one of the 7 sizes you measured",)),
@@ -603,6 +623,10 @@ EXERCISES: tuple[Exercise, ...] = (
         "05_amdahl.py",
         (
             Answer("another right form", amdahl("workers / (serial * workers + 1 - serial)", "20")),
+            Answer(
+                "right: the limit as an expression",
+                amdahl("1.0 / (serial + (1.0 - serial) / workers)", "round(1 / 0.05)"),
+            ),
             Answer(
                 "the time, not the speedup",
                 amdahl("serial + (1 - serial) / workers", "0.05"),
