@@ -13,7 +13,7 @@ import pytest
 from helpers import child_output
 
 sys.path.insert(0, str(Path(__file__).parent))
-from kernels import kernel  # noqa: E402
+from kernels import kernel
 
 
 def test_processes_made_counts_every_process_object() -> None:

@@ -189,6 +189,7 @@ def test_check_guarded_script() -> None:
     assert not check_guarded_script(None).passed
 
 
+@pytest.mark.deep  # two scripts under spawn; the same answers run in a kernel in tests/wrong_answers.py
 def test_the_guard_check_judges_what_the_child_ran_and_which_process_was_joined() -> None:
     """Two of a reviewer's answers passed: a child that only sleeps while the parent prints the squares line, and
     a join of another process with the child's name. The observed script's notes now say each started process's

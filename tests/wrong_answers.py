@@ -276,6 +276,26 @@ EXERCISES: tuple[Exercise, ...] = (
                 ),
             ),
             Answer(
+                "a child that only sleeps, the squares printed by the parent",
+                script(
+                    GUARDED.replace("target=square_numbers, args=([5, 10, 15],)", "target=time.sleep, args=(0.1,)")
+                    .replace("import sys\n", "import sys\nimport time\n", 1)
+                    .replace("    p1.join()\n", '    p1.join()\n    print("Result (in process p1): [25, 100, 225]")\n')
+                ),
+                ("the script's child ran sleep, not square_numbers",),
+            ),
+            Answer(
+                "another process, named p1 too, joined instead",
+                script(
+                    GUARDED.replace("import sys\n", "import sys\nimport time\n", 1).replace(
+                        "    p1.start()\n    p1.join()\n",
+                        '    p2 = ctx.Process(target=time.sleep, args=(0,), name="p1")\n'
+                        "    p2.start()\n    p1.start()\n    p2.join()\n    time.sleep(2)\n",
+                    )
+                ),
+                ("never called join() on its child",),
+            ),
+            Answer(
                 "fork whenever spawn is asked for",
                 script(
                     GUARDED.replace(
