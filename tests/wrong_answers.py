@@ -296,6 +296,11 @@ EXERCISES: tuple[Exercise, ...] = (
                 ("never called join() on its child",),
             ),
             Answer(
+                "join(timeout=0), which does not wait",
+                script(GUARDED.replace("    p1.join()\n", "    p1.join(timeout=0)\n")),
+                ("join() returned before its child had ended",),
+            ),
+            Answer(
                 "fork whenever spawn is asked for",
                 script(
                     GUARDED.replace(
@@ -701,6 +706,20 @@ EXERCISES: tuple[Exercise, ...] = (
         "05_messages.py",
         (
             Answer("imap given a chunksize", run_tasks("list(pool.imap(tiny_task, tasks, chunksize=100))")),
+            Answer(
+                "two tasks through the pool, every result computed here",
+                "def run_tasks(pool, tasks):\n"
+                "    pool.map(tiny_task, tasks[:2], chunksize=1)\n"
+                "    return [tiny_task(t) for t in tasks]",
+                ("tiny_task ran 2000 times here",),
+            ),
+            Answer(
+                "half through the pool, half here",
+                "def run_tasks(pool, tasks):\n"
+                "    half = len(tasks) // 2\n"
+                "    return pool.map(tiny_task, tasks[:half], chunksize=100) + [tiny_task(t) for t in tasks[half:]]",
+                ("tiny_task ran 1000 times here",),
+            ),
             Answer(
                 "batches made by hand",
                 "from helpers.task_costs import batches, run_batch\n\n\n"
@@ -1128,6 +1147,31 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
         ),
     ),
     ("02_values_and_arrays", 2): (
+        Answer(
+            "a child sums [1, 2], the notebook sets the value",
+            (
+                "from multiprocessing import Process, Value\n"
+                "from helpers.shared_ctypes import BIG_NUMBERS, write_sum\n"
+                "big_total = Value('q')\n"
+                "child = Process(target=write_sum, args=([1, 2], big_total))\n"
+                "child.start()\n"
+                "child.join()\n"
+                "big_total.value = 3_000_000_000"
+            ),
+            ("the notebook set it",),
+        ),
+        Answer(
+            "the arguments in another order",
+            (
+                "from multiprocessing import Process, Value\n"
+                "from helpers.shared_ctypes import BIG_NUMBERS, write_sum\n"
+                "big_total = Value('q')\n"
+                "child = Process(target=write_sum, args=(big_total, BIG_NUMBERS))\n"
+                "child.start()\n"
+                "child.join()"
+            ),
+            ("write_sum stopped with an error",),
+        ),
         Answer(
             "q, no join",
             (
@@ -1636,6 +1680,22 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
         ),
     ),
     ("06_patterns_that_scale", 1): (
+        Answer(
+            "the item read, then an item of zeros made here",
+            (
+                "from multiprocessing import Process, Queue\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.patterns import put_big\n"
+                "report = item = None\n"
+                "queue = Queue()\n"
+                "producer = Process(target=put_big, args=(queue, 10 * 2**20), name='producer')\n"
+                "producer.start()\n"
+                "got = queue.get(timeout=30)\n"
+                "report = run_with_deadline([producer], seconds=5)\n"
+                "item = bytes(len(got))"
+            ),
+            ("not the bytes put_big put",),
+        ),
         Answer(
             "parent makes item",
             (QUEUE_FIX_CONTEXT + "report = run_with_deadline([producer], seconds=1)\nitem = b'x' * (10 * 2**20)"),

@@ -349,8 +349,9 @@ def start(self):
     method = kind.removesuffix("_posix").removesuffix("_win32")
     _note(event="start", name=self.name, pid=self.pid, target=target, method=method)
 def join(self, timeout=None):
+    at_exit = sys._getframe(1).f_code.co_name == "_exit_function"  # multiprocessing's own, as the script ends
     _join(self, timeout)
-    _note(event="join", name=self.name, pid=self.pid, ended=self.exitcode is not None)
+    _note(event="join", name=self.name, pid=self.pid, ended=self.exitcode is not None, at_exit=at_exit)
 process.BaseProcess.start, process.BaseProcess.join = start, join
 class _Tee:
     def __init__(self, stream):
@@ -544,13 +545,19 @@ def check_guarded_script(feedback: Feedback, source: str) -> None:
         "the parent printed its (empty) list once",
         f"the parent's line came {parents} times; expected once, after the child's",
     )
-    joined = {n["pid"] for n in seen if n["event"] == "join" and n["ended"]}  # a join that saw it end
+    joins = [n for n in seen if n["event"] == "join" and not n["at_exit"]]  # the script's own, not the exit's
+    joined = {n["pid"] for n in joins if n["ended"]}
     if started:
         feedback.expect(
             all(n["pid"] in joined for n in started),
             "the parent waited for its child with join()",
-            "the parent never called join() on its child: its line may come after the child's by luck (a sleep, "
-            "a slow parent), not because it waited; keep p1.join() before the parent's print",
+            (
+                "the parent's join() returned before its child had ended (a timeout?)"
+                if {n["pid"] for n in joins} & {n["pid"] for n in started if n["pid"] not in joined}
+                else "the parent never called join() on its child"
+            )
+            + ": its line may come after the child's by luck (a sleep, a slow parent), not because it waited; "
+            "keep p1.join() before the parent's print",
         )
     if _SQUARES_LINE in out and parents == 1:
         feedback.expect(

@@ -363,6 +363,12 @@ def check_queue_fix(feedback: Feedback, report: DeadlineReport, item: object) ->
         )
     else:
         feedback.ok("a child ran put_big, and ended by itself (exit code 0) before the deadline")
+    if got_item and big_puts and item != b"x" * (10 * 2**20):
+        feedback.fail(
+            "item is 10 MiB long, but not the bytes put_big put on the queue (it puts b'x' * nbytes): item must be "
+            "what queue.get() returned"
+        )
+        return
     if got_item and not big_puts:
         feedback.fail(
             "item holds 10 MiB, but no producer of your latest cell put 10 MiB on the queue: item must be what "

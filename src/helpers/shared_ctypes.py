@@ -177,6 +177,8 @@ def check_squares(feedback: Feedback, result: Any, square_sum: Any) -> None:
     )
     values = list(result[:4])
     runs = cell_notes("square_into", lambda n: n["args"].get("result", {}).get("id") == shared_id(result), result)
+    if not runs and failed_calls(feedback, cell_notes("square_into", answer=result), "square_into"):
+        return  # e.g. the arguments in another order: the child's own error says which
     if not runs and (problem := _child_not_at_work(result)) is not None:
         feedback.fail(problem)
         return
@@ -260,6 +262,8 @@ def check_big_sum(feedback: Feedback, total: Any) -> None:
         return
     runs = cell_notes("write_sum", lambda n: n["args"].get("out", {}).get("id") == shared_id(total), total)
     children = [n for n in runs if n["parent"] == os.getpid() and n["pid"] != os.getpid()]
+    if not runs and failed_calls(feedback, cell_notes("write_sum", answer=total), "write_sum"):
+        return  # e.g. the arguments in another order: the child's own error says which
     if any(n["pid"] == os.getpid() for n in runs):
         feedback.fail(
             "write_sum ran here, in the notebook's own process: start it in the child, "
@@ -279,6 +283,13 @@ def check_big_sum(feedback: Feedback, total: Any) -> None:
     problem = None if child is None else child_outcome(child)  # gone: ended, and let go
     if problem is not None:
         feedback.fail(problem)
+        return
+    given = children[-1]["args"].get("numbers", {}).get("value")
+    if isinstance(given, list) and sum(given) != want and total.value == want:
+        feedback.fail(
+            f"the child wrote the sum of {given}, {sum(given):_}, yet big_total holds {want:_}: the notebook set it "
+            "itself. Let the child write it, Process(target=write_sum, args=(BIG_NUMBERS, big_total))"
+        )
         return
     feedback.expect(
         total.value == want,

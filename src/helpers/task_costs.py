@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any, ClassVar
 
 from helpers.arguments import positive_int
@@ -488,6 +489,24 @@ def _exercise_pool() -> Iterator[_CountingPool]:
         yield pools.pool
 
 
+@contextlib.contextmanager
+def _calls_here(function: Callable[..., Any]) -> Iterator[list[int]]:
+    """Count the calls of ``function`` that this thread makes in the block (a profile hook: what ran here, not in
+    a worker); the count is the list's one item."""
+    code, count = function.__code__, [0]
+    previous = sys.getprofile()
+
+    def profile(frame: FrameType, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code is code:
+            count[0] += 1
+
+    sys.setprofile(profile)
+    try:
+        yield count
+    finally:
+        sys.setprofile(previous)
+
+
 @self_check("fewer, larger messages")
 def check_messaging(feedback: Feedback, run_tasks: Callable[[Any, list[int]], Any]) -> None:
     """Exercise 3: ``run_tasks(pool, tasks)`` runs :func:`tiny_task` on every task through ``pool`` (a
@@ -509,7 +528,8 @@ def check_messaging(feedback: Feedback, run_tasks: Callable[[Any, list[int]], An
     with _exercise_pool() as pool:
         before = pool.messages
         try:
-            results = run_tasks(pool, list(tasks))
+            with _calls_here(tiny_task) as here:
+                results = run_tasks(pool, list(tasks))
         except Exception as exc:  # the student's code may raise anything
             feedback.fail(f"run_tasks(pool, tasks) raised {type(exc).__name__}: {exc}")
             return
@@ -536,6 +556,12 @@ def check_messaging(feedback: Feedback, run_tasks: Callable[[Any, list[int]], An
     )
     if messages == 0:
         feedback.fail("no task went through the pool you were given: run them with pool.map (or imap), not here")
+        return
+    if here[0]:
+        feedback.fail(
+            f"tiny_task ran {here[0]} times here, in the notebook's process, not in the pool's workers: those "
+            "results were computed here. Send every task through the pool, pool.map(tiny_task, tasks, chunksize=...)"
+        )
         return
     per_message = len(tasks) / messages
     feedback.expect(
