@@ -464,7 +464,9 @@ def check_transfers(feedback: Feedback, report: DeadlineReport, balances: Any) -
         )
         return
     if p["times"] != 1000 or q["times"] != 1000:
-        feedback.fail(f"the processes moved 1 {p['times']} and {q['times']} times: the task asks 1,000 each")
+        feedback.fail(
+            f"{p['who']} moved 1 {p['times']:,} times and {q['who']} {q['times']:,} times: the task asks 1,000 each"
+        )
         return
     feedback.ok("two processes of this notebook began transfer_many, 1,000 transfers each, in opposite directions")
     if not set(p["locks"]) & set(q["locks"]):
