@@ -80,7 +80,11 @@ def write_kernelspec(folder: Path) -> None:
     spec_dir = folder / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True)
     spec = {
-        "argv": [sys.executable, "-c", KERNEL_BOOT, "-f", "{connection_file}"],
+        # Each kernel keeps its input history in memory: the tests run up to seven kernels side by side, and in one
+        # shared history.sqlite their saving threads wait on each other's writes, while IPython joins that thread
+        # before every fork (IPython.core.history registers HistoryManager._stop_thread with os.register_at_fork,
+        # and the join has no timeout).
+        "argv": [sys.executable, "-c", KERNEL_BOOT, "-f", "{connection_file}", "--HistoryManager.hist_file=:memory:"],
         "display_name": "Python 3 (course tests)",
         "language": "python",
     }
