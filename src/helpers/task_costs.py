@@ -462,10 +462,10 @@ def measure_message_cost(pool: _CountingPool, tasks: Sequence[int], probes: int 
     """CPU seconds one message of ``pool`` costs beyond its work, and the CPU seconds of the work of ``tasks``.
 
     Each probe times all of ``tasks`` sent one per message and the same in one message per worker, right after
-    each other; the medians of ``probes`` are kept. The workers' CPU time is read from ``/proc`` in clock ticks
-    (10 ms): a probe of a quarter of the exercise's 2,000 tasks differed by about 7 ms, so it often read as 0, and
-    the starter's 2,000 messages then passed as "0% of the CPU time" (once on 3.14, under load); all 2,000 differ
-    by about 30 ms.
+    each other; the medians of ``probes`` are kept. A worker's count can lag by milliseconds
+    (:func:`process_cpu_seconds`), and a probe of a quarter of the exercise's 2,000 tasks differed by only about
+    7 ms: once, on 3.14 under load, the median read as 0 and the starter's 2,000 messages passed as "0% of the CPU
+    time". All 2,000 differ by about 30 ms.
     """
     clock = _cpu_clock(pool.worker_pids)
     probe = list(tasks) if len(tasks) >= WORKERS else list(tasks) * WORKERS
