@@ -458,7 +458,7 @@ def plot_task_costs(records: Sequence[TaskCost], ax: Any = None) -> Any:
 # ----------------------------------------------------------------------------- the exercise
 
 
-def measure_message_cost(pool: _CountingPool, tasks: Sequence[int], probes: int = 5) -> tuple[float, float]:
+def measure_message_cost(pool: _CountingPool, tasks: Sequence[int], probes: int = 3) -> tuple[float, float]:
     """CPU seconds one message of ``pool`` costs beyond its work, and the CPU seconds of the work of ``tasks``.
 
     Each probe times all of ``tasks`` sent one per message and the same in one message per worker, right after
