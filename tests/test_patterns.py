@@ -231,6 +231,7 @@ def test_a_list_in_a_manager_dict_changes_only_through_the_proxy() -> None:
         assert sorted(store["nested"]) == [0, 1, 2, 3]
 
 
+@pytest.mark.deep  # two producers and a 10 MiB item; the same answers run in a kernel in tests/wrong_answers.py
 def test_the_queue_fix_check_wants_the_10_mib_put_by_the_producer() -> None:
     """A small put with a 10 MiB item made here, and swapped arguments, are named for what they are."""
     from helpers.feedback import new_attempt
