@@ -173,12 +173,10 @@ def fake(times: dict[str, list[float]], as_if_measured: bool = True) -> list[Rec
 
 def test_the_crossover_check_refuses_records_written_by_hand() -> None:
     """A reviewer's answer: Record(...) objects made by hand, with a crossover that fits them, got all ✔."""
-    hand_made = fake({"pickle": [1.0, 1.0, 1.0], "shared_memory_with_copy": [2.0, 0.5, 0.5]}, as_if_measured=False)
-    said = str(check_crossover(hand_made, 2 * MiB))
+    times = {"pickle": [1.0, 1.0, 1.0], "shared_memory_with_copy": [2.0, 0.5, 0.5]}
+    said = str(check_crossover(fake(times, as_if_measured=False), 2 * MiB))
     assert "6 of your 6 records were not measured here" in said, said
-    assert check_crossover(
-        fake({"pickle": [1.0, 1.0, 1.0], "shared_memory_with_copy": [2.0, 0.5, 0.5]}), 2 * MiB
-    ).passed
+    assert check_crossover(fake(times), 2 * MiB).passed
 
 
 RECORDS = fake({"pickle": [1.0, 2.0, 4.0, 8.0], "shared_memory_with_copy": [3.0, 1.0, 5.0, 2.0]})

@@ -120,6 +120,10 @@ def lifecycle(body: str) -> str:
     return "name = message = None\nshm = shared_memory.SharedMemory(create=True, size=1024)\n" + body
 
 
+#: Lesson 04's exercise 2 with close and unlink but no ``finally``: an Interrupt after the segment exists skips both.
+UNGUARDED_LIFECYCLE = "name = shm.name\nshm.buf[:5] = b'hello'\nmessage = bytes(shm.buf[:5])\nshm.close()\nshm.unlink()"
+
+
 def amdahl(formula: str, best: str) -> str:
     """An answer to lesson 05's exercise 2."""
     return f"def my_speedup(serial, workers):\n    return {formula}\n\n\nbest_with_5_percent = {best}"
@@ -526,9 +530,7 @@ EXERCISES: tuple[Exercise, ...] = (
             ),
             Answer(
                 "unlink, but no finally",
-                lifecycle(
-                    "name = shm.name\nshm.buf[:5] = b'hello'\nmessage = bytes(shm.buf[:5])\nshm.close()\nshm.unlink()"
-                ),
+                lifecycle(UNGUARDED_LIFECYCLE),
                 ("pressed Interrupt", "the segment stayed in shared memory"),
             ),
             Answer(
@@ -1655,12 +1657,7 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
             "no finally, the arguments in another order",
             (
                 "from multiprocessing import shared_memory\n"
-                "shm = shared_memory.SharedMemory(size=1024, create=True)\n"
-                "name = shm.name\n"
-                "shm.buf[:5] = b'hello'\n"
-                "message = bytes(shm.buf[:5])\n"
-                "shm.close()\n"
-                "shm.unlink()"
+                "shm = shared_memory.SharedMemory(size=1024, create=True)\n" + UNGUARDED_LIFECYCLE
             ),
             ("pressed Interrupt", "the segment stayed in shared memory"),
         ),
@@ -1669,12 +1666,7 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
             (
                 "from multiprocessing import shared_memory\n"
                 "SM = shared_memory.SharedMemory\n"
-                "shm = SM(create=True, size=1024)\n"
-                "name = shm.name\n"
-                "shm.buf[:5] = b'hello'\n"
-                "message = bytes(shm.buf[:5])\n"
-                "shm.close()\n"
-                "shm.unlink()"
+                "shm = SM(create=True, size=1024)\n" + UNGUARDED_LIFECYCLE
             ),
             ("pressed Interrupt", "the segment stayed in shared memory"),
         ),
@@ -1683,14 +1675,7 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
         Answer(
             "the item read, then an item of zeros made here",
             (
-                "from multiprocessing import Process, Queue\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.patterns import put_big\n"
-                "report = item = None\n"
-                "queue = Queue()\n"
-                "producer = Process(target=put_big, args=(queue, 10 * 2**20), name='producer')\n"
-                "producer.start()\n"
-                "got = queue.get(timeout=30)\n"
+                QUEUE_FIX_CONTEXT + "got = queue.get(timeout=30)\n"
                 "report = run_with_deadline([producer], seconds=5)\n"
                 "item = bytes(len(got))"
             ),

@@ -34,6 +34,7 @@ __all__ = [
     "Feedback",
     "cell_notes",
     "cell_that_made",
+    "child_ints",
     "child_outcome",
     "child_process",
     "failed_calls",
@@ -371,6 +372,14 @@ def cell_that_made(value: object) -> str | None:
         if start == window[0]:
             return source
     return None
+
+
+def child_ints(notes: Sequence[dict[str, Any]], arg: str) -> set[int]:
+    """The whole numbers that calls in this process's children were given as ``arg`` (the rows the workers took,
+    say), from their ``notes`` (see :func:`cell_notes`)."""
+    return {
+        v for n in notes if n["parent"] == os.getpid() and isinstance(v := n["args"].get(arg, {}).get("value"), int)
+    }
 
 
 def failed_calls(feedback: Feedback, notes: Sequence[dict[str, Any]], worker: str) -> bool:

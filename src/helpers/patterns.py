@@ -23,7 +23,7 @@ import numpy as np
 from helpers.arguments import positive_int
 from helpers.deadline import AFTER_TERMINATE, DeadlineReport
 from helpers.evidence import noted, read_notes, shared_id
-from helpers.feedback import Feedback, cell_notes, failed_calls, notebook_variable, self_check, summarize
+from helpers.feedback import Feedback, cell_notes, child_ints, failed_calls, notebook_variable, self_check, summarize
 from helpers.measuring import best_time, ignore_interrupts
 from helpers.release import stop_workers
 from helpers.shared_arrays import ArraySpec, attach_array
@@ -424,9 +424,7 @@ def check_pool_sums(feedback: Feedback, sums: object, tasks: Iterable[object], d
         return
     reads = cell_notes("row_sum", answer=sums)
     here = [n for n in reads if n["pid"] == os.getpid()]
-    rows = {
-        r for n in reads if n["parent"] == os.getpid() and isinstance(r := n["args"].get("row", {}).get("value"), int)
-    }
+    rows = child_ints(reads, "row")
     if not numbers:  # said above; which worker made sums built from rows is beside the point
         feedback.ok("every row sum is right")
         return

@@ -601,9 +601,9 @@ def _release_orphan_semaphores(released: Released, shm: Path = Path("/dev/shm"))
     By now every child was stopped, and every semaphore an object of this process holds has been unlinked above
     (:func:`_release_held_semaphores`). A name with this kernel's token that is still in ``/dev/shm`` was made by a
     child (its processes share the token, :mod:`helpers.ownership`) that was ended before it could remove it: a
-    Dask nanny's queue under a cluster interrupted while it started, say. It was seen once in a whole 3.15 suite
-    (`sem.mp-<token>-*`, left after Clean up in the stop-anywhere test). The name is the record: only this
-    kernel's token is touched.
+    Dask nanny's queue under a cluster interrupted while it started, say. It was seen in two of three whole 3.15
+    suites (one `sem.mp-<token>-*`, left after Clean up in the stop-anywhere test). The name is the record: only
+    this kernel's token is touched.
     """
     if not shm.is_dir():
         return

@@ -25,6 +25,7 @@ from helpers.feedback import (
     Feedback,
     cell_notes,
     cell_that_made,
+    child_ints,
     failed_calls,
     in_notebook,
     latest_cell,
@@ -237,9 +238,7 @@ def check_normalized(feedback: Feedback, result: object, data: np.ndarray) -> No
         return
     runs = cell_notes("normalize_row", answer=result)
     here = [n for n in runs if n["pid"] == os.getpid()]
-    rows = sorted(
-        {r for n in runs if n["parent"] == os.getpid() and isinstance(r := n["args"].get("row", {}).get("value"), int)}
-    )
+    rows = sorted(child_ints(runs, "row"))
     shapes = {tuple(n["args"].get("spec", {}).get("shape") or ()) for n in runs}
     if failed_calls(feedback, runs, "normalize_row"):
         return
