@@ -41,7 +41,7 @@ Modules, by what they hold:
 ``helpers.measuring``
     Lesson 05: handoff, speedup and start-cost measurements, their plots and checks.
 ``helpers.timing``
-    Timing a call: each run, the fastest, the median (NumPy-free, so lesson 07 can use it too).
+    Timing a call: each run, the fastest (NumPy-free, so lesson 07 can use it too).
 ``helpers.bench``
     ``python -m helpers.bench``: lesson 05's measurements as a command.
 ``helpers.patterns``

@@ -6,7 +6,7 @@
     python -m helpers.bench --only tasks          # what each task's message costs, by route and chunksize
 
 Every JSON record has ``measurement`` ("handoff", "speedup", "start" or
-"tasks"), ``method``, ``seconds`` (a median; for tasks the fastest) and
+"tasks"), ``method``, ``seconds`` (the fastest of the repeats; for speedups the median over rounds) and
 ``repeats``; handoff records add ``size_bytes`` (method ``one_copy`` is the
 floor: the same bytes copied once in memory, no worker), speedup records
 ``workers`` and ``speedup``, task records ``chunksize``, ``tasks``,
@@ -93,7 +93,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="METHOD,...",
         help="handoff methods (default: pickle,shared_memory,shared_memory_with_copy,fork where fork exists,one_copy)",
     )
-    p.add_argument("--repeats", type=_positive, default=5, help="timings per point; the median is kept (default 5)")
+    p.add_argument(
+        "--repeats",
+        type=_positive,
+        default=5,
+        help="timings per point; the fastest is kept (speedup: rounds, the median kept) (default 5)",
+    )
     p.add_argument(
         "--workers", type=_positive, default=None, help="speedup up to this many workers (default: usable CPUs + 1)"
     )
@@ -123,7 +128,7 @@ def format_tables(records: Sequence[Any], machine: str) -> str:
     if handoff:
         methods = [m for m in HANDOFF_METHODS if any(r.method == m for r in handoff)]
         by = {(r.method, r.size_bytes): r.seconds for r in handoff}
-        out += ["", f"Handing an array to a warm worker (median of {handoff[0].repeats}):"]
+        out += ["", f"Handing an array to a warm worker (fastest of {handoff[0].repeats}):"]
         ratios = [
             (a, b) for a, b in (("pickle", "shared_memory"), ("pickle", "one_copy")) if a in methods and b in methods
         ]
@@ -146,7 +151,7 @@ def format_tables(records: Sequence[Any], machine: str) -> str:
         out += [f"{r.workers:>9} {r.seconds:12.3f} {r.extra['speedup']:7.2f}x" for r in speedup]
     start = [r for r in records if r.measurement == "start"]
     if start:
-        out += ["", f"Starting and joining an empty process (median of {start[0].repeats}):"]
+        out += ["", f"Starting and joining an empty process (fastest of {start[0].repeats}):"]
         out += [f"{r.method:>11} {_ms(r.seconds)}" for r in start]
     tasks = [r for r in records if r.measurement == "tasks"]
     if tasks:

@@ -12,9 +12,11 @@ Three questions, each answered by timing it on the machine at hand:
 * **Start cost**: what does starting an empty process cost per start method?
   See :func:`measure_start_cost`.
 
-Each measurement returns :class:`Record` objects; the median of several
-repeats is kept, and ratios are computed within one run, never against
-figures from another machine. ``python -m helpers.bench`` runs the same
+Each measurement returns :class:`Record` objects. A handoff or a start keeps
+the fastest of several repeats, since noise from elsewhere on the machine only
+ever adds time (as ``timeit`` does); a speedup keeps the median of several
+rounds' own ratios. Ratios are computed within one run, never against figures
+from another machine. ``python -m helpers.bench`` runs the same
 measurements outside Jupyter.
 """
 
@@ -44,7 +46,7 @@ from helpers.interrupts import GuardedBlock, ignore_interrupts, interrupts_defer
 from helpers.machine import describe_machine, format_bytes, quota_binds, shm_room, start_methods, usable_cpus
 from helpers.release import terminate_pool
 from helpers.shared_arrays import ArraySpec, attach_array, shared_array
-from helpers.timing import best_time, median_time
+from helpers.timing import best_time
 
 __all__ = [
     "HANDOFF_METHODS",
@@ -86,7 +88,7 @@ def _no_progress(fraction: float, label: str) -> None:
 
 @dataclass(frozen=True)
 class Record:
-    """One measurement: the median of ``repeats`` timings.
+    """One measurement from ``repeats`` timings: the fastest for a handoff or a start, the median for a speedup.
 
     ``measurement`` is ``"handoff"``, ``"speedup"`` or ``"start"``.
     ``size_bytes`` is set for handoffs, ``workers`` for speedups.
@@ -261,7 +263,7 @@ def measure_handoff(
     methods: Sequence[str] = HANDOFF_METHODS,
     progress: Progress = _no_progress,
 ) -> list[Record]:
-    """Time giving an array of each size to one warm worker, for each method; median of ``repeats``.
+    """Time giving an array of each size to one warm worker, for each method; the fastest of ``repeats``.
 
     Every method ends when the worker has read the array's first and last
     element (checked), so all of them do the same work after the handoff.
@@ -315,11 +317,11 @@ def _time_handoff(method: str, array: np.ndarray, expected: float, pool: Any, re
         def call() -> None:
             _expect(wait_in_slices(pool.apply_async(first_and_last, (array,))), expected, method)
 
-        return median_time(call, repeats)
+        return best_time(call, repeats)
     if method == "shared_memory":
         with shared_array(array.shape, array.dtype, copy_from=array) as shared:
             spec = shared.spec
-            return median_time(
+            return best_time(
                 lambda: _expect(wait_in_slices(pool.apply_async(first_and_last_shared, (spec,))), expected, method),
                 repeats,
             )
@@ -329,7 +331,7 @@ def _time_handoff(method: str, array: np.ndarray, expected: float, pool: Any, re
             with shared_array(array.shape, array.dtype, copy_from=array) as shared:
                 _expect(wait_in_slices(pool.apply_async(first_and_last_shared, (shared.spec,))), expected, method)
 
-        return median_time(call, repeats)
+        return best_time(call, repeats)
     if method == "fork":
         global _inherited
         ctx = multiprocessing.get_context("fork")
@@ -337,7 +339,7 @@ def _time_handoff(method: str, array: np.ndarray, expected: float, pool: Any, re
         try:
             # This child only reads the inherited array and exits, under a deadline.
             with _forking_beside_pool_threads():
-                return median_time(
+                return best_time(
                     lambda: _start_and_join(ctx, first_and_last_inherited, (expected,), "the forked worker"), repeats
                 )
         finally:
@@ -347,7 +349,7 @@ def _time_handoff(method: str, array: np.ndarray, expected: float, pool: Any, re
         def copy() -> None:
             _expect(first_and_last(array.copy()), expected, method)
 
-        return median_time(copy, repeats)
+        return best_time(copy, repeats)
     raise ValueError(f"unknown handoff method {method!r}; choose from {HANDOFF_METHODS}")
 
 
@@ -430,7 +432,7 @@ def measure_start_cost(repeats: int = 5, progress: Progress = _no_progress) -> l
             _start_and_join, multiprocessing.get_context(method), time.sleep, (0,), f"an empty {method} process"
         )
         start_and_join()  # the first forkserver start also starts the server: not counted
-        records.append(Record("start", method, median_time(start_and_join, repeats), repeats))
+        records.append(Record("start", method, best_time(start_and_join, repeats), repeats))
     progress(1.0, "start cost: done")
     return records
 
@@ -461,7 +463,7 @@ def progress_bar(title: str) -> tuple[Any, Progress]:
 
 
 def handoff_seconds(records: Sequence[Record], method: str, size_bytes: int) -> float:
-    """The median seconds of one handoff ``method`` at ``size_bytes``."""
+    """The seconds (the fastest of its repeats) of one handoff ``method`` at ``size_bytes``."""
     for r in records:
         if r.measurement == "handoff" and r.method == method and r.size_bytes == size_bytes:
             return r.seconds
@@ -535,7 +537,7 @@ def plot_handoff(records: Sequence[Record], ax: Any = None) -> Any:
             label = "one copy in memory (the floor)" if method == "one_copy" else method
             ax.loglog([s / MiB for s in sizes], seconds, label=label, **style)
     ax.set_xlabel("array size (MiB)")
-    ax.set_ylabel("seconds until the worker has it (median)")
+    ax.set_ylabel("seconds until the worker has it (fastest of repeats)")
     ax.set_title(f"Handing an array to a warm worker\n{describe_machine()}", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()

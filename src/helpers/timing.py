@@ -1,4 +1,4 @@
-"""Timing a call: each of several runs, the fastest, the median.
+"""Timing a call: each of several runs, the fastest.
 
 Apart from :mod:`helpers.measuring` because that module imports NumPy, which a subinterpreter cannot load, and
 :mod:`helpers.subinterpreters` (lesson 07) times its experiments the same way.
@@ -6,14 +6,13 @@ Apart from :mod:`helpers.measuring` because that module imports NumPy, which a s
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from helpers.arguments import positive_int
 
-__all__ = ["best_time", "best_times", "call_times", "median_time"]
+__all__ = ["best_time", "best_times", "call_times"]
 
 
 def call_times(call: Callable[[], Any], repeats: int, clock: Callable[[], float] | None = None) -> list[float]:
@@ -57,8 +56,3 @@ def best_times(
         for name, call in calls.items():
             best[name] = min(best[name], call_times(call, 1, clock)[0])
     return best
-
-
-def median_time(call: Callable[[], Any], repeats: int) -> float:
-    """Seconds taken by the median of ``repeats`` calls of ``call()``."""
-    return statistics.median(call_times(call, repeats))
