@@ -35,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -225,7 +224,6 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started in the background: kernels would inherit it
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    os.environ[leftovers.RUN_MARKER] = uuid.uuid4().hex
     with tempfile.TemporaryDirectory(prefix="course-jupyter-") as folder:
         write_kernelspec(Path(folder))
         os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [folder, os.environ.get("JUPYTER_PATH")]))
