@@ -811,6 +811,10 @@ def fork_while_open() -> int | None:
         return child.exitcode
 
 
+#: How many times :func:`start_costs` starts a thread in each round (the fastest is kept).
+THREAD_STARTS = 10
+
+
 def start_costs(repeats: int = 5) -> dict[str, float]:
     """Seconds to start and finish an empty thread, an interpreter, and a process per start method.
 
@@ -822,7 +826,11 @@ def start_costs(repeats: int = 5) -> dict[str, float]:
 
     Timed in ``repeats`` interleaved rounds (thread, interpreter, forkserver, spawn, thread, interpreter, ...),
     and the fastest of each kind kept: a burst of other work on the machine slows whatever runs during it, and
-    interleaving spreads that over every kind alike instead of landing on the one timed then.
+    interleaving spreads that over every kind alike instead of landing on the one timed then. A thread, which
+    takes a few hundredths of a millisecond, is started :data:`THREAD_STARTS` times in each round: one wait for
+    a CPU, a millisecond or more on a busy machine, is many times its cost. (With one start per round, in a
+    kernel on 3.14 with two busy loops and a test run beside it, all five starts of a run waited so in 4 of 20
+    runs, and the interpreter was then only 4.5 to 9.1 times slower; with 10 per round, 12.6 times at the least.)
     """
     if sys.version_info < (3, 14):
         raise _too_old()
@@ -851,7 +859,10 @@ def start_costs(repeats: int = 5) -> dict[str, float]:
         if method == "forkserver":
             process()  # the server starts here, if it did not run yet
         starts[method] = process
-    rounds = [{kind: call_times(start, 1)[0] for kind, start in starts.items()} for _ in range(repeats)]
+    rounds = [
+        {kind: min(call_times(start, THREAD_STARTS if kind == "thread" else 1)) for kind, start in starts.items()}
+        for _ in range(repeats)
+    ]
     return {kind: min(r[kind] for r in rounds) for kind in starts}
 
 
@@ -865,6 +876,9 @@ def start_claims(costs: dict[str, float]) -> list[str]:
     forkserver took 0.17 to 2.0 times as long as an interpreter there: a forkserver start waits for three processes
     to be scheduled, which on a busy machine can cost more than an interpreter's set-up, so that is no claim (on a
     quiet machine, in a kernel, it took 2.5 to 6 ms and an interpreter 16 to 27 ms; the lesson's prose says so).
+    In a kernel (what the lesson runs in), with two busy loops beside it, an interpreter took 82 to 360 times as
+    long as the fastest of a round's :data:`THREAD_STARTS` thread starts (30 runs, 3.14.10); with one start per
+    round it had fallen to 4.5 (see :func:`start_costs`).
     """
     for kind in ("thread", "interpreter", "spawn"):
         if kind not in costs:
