@@ -638,6 +638,12 @@ EXERCISES: tuple[Exercise, ...] = (
                 ("no shared_memory_with_copy measurement",),
                 undo="small = saved_small",
             ),
+            Answer(
+                "only the 3 smallest sizes, where pickling wins",
+                "saved_small = small\nsmall = [r for r in small if r.size_bytes <= 64 * 2**10]\ncrossover = None",
+                ("from 4.0KiB to 64.0KiB", "to 16.0MiB (or more)"),
+                undo="small = saved_small",
+            ),
         ),
         setup="from helpers.measuring import check_crossover, measure_handoff\n"
         "small = measure_handoff([4 * 2**10 * 4**k for k in range(7)], repeats=3, "
@@ -747,6 +753,11 @@ EXERCISES: tuple[Exercise, ...] = (
                 "imap_unordered, one task per message",
                 run_tasks("list(pool.imap_unordered(tiny_task, tasks))"),
                 ("one message per task",),
+            ),
+            Answer(
+                "imap_unordered in chunks of 50",  # in order by luck on 3.14 (fe3), out of order on 3.11
+                run_tasks("list(pool.imap_unordered(tiny_task, tasks, chunksize=50))"),
+                ("imap_unordered",),
             ),
             Answer(
                 "a loop here, not in the pool",
@@ -1441,6 +1452,36 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
                 "report = run_with_deadline([p], seconds=5)"
             ),
             ("start two",),
+        ),
+        Answer(
+            "one after the other",
+            (
+                "from multiprocessing import Array, Lock, RLock, Process\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.races import transfer_many\n"
+                "lock_0, lock_1 = Lock(), Lock()\n"
+                "balances = Array('i', [100, 100])\n"
+                "p = Process(target=transfer_many, args=(lock_0, lock_1, balances, 0, 1, 1000))\n"
+                "q = Process(target=transfer_many, args=(lock_0, lock_1, balances, 1, 0, 1000))\n"
+                "run_with_deadline([p], seconds=5)\n"
+                "report = run_with_deadline([q], seconds=5)"
+            ),
+            ("covers only one of the 2 processes", "run_with_deadline([p, q], seconds=5)"),
+        ),
+        Answer(
+            "a report of another run",
+            (
+                "from multiprocessing import Array, Lock, RLock, Process\n"
+                "from helpers import run_with_deadline\n"
+                "from helpers.races import transfer_many\n"
+                "lock_0, lock_1 = Lock(), Lock()\n"
+                "balances = Array('i', [100, 100])\n"
+                "p = Process(target=transfer_many, args=(lock_0, lock_1, balances, 0, 1, 1000))\n"
+                "q = Process(target=transfer_many, args=(lock_0, lock_1, balances, 1, 0, 1000))\n"
+                "run_with_deadline([p, q], seconds=5)\n"
+                "report = run_with_deadline([Process(target=print, args=('done',))], seconds=5)"
+            ),
+            ("covers neither of the 2 processes",),
         ),
         Answer(
             "right: comprehension",

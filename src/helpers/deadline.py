@@ -13,7 +13,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -34,11 +34,13 @@ AFTER_TERMINATE: list[Callable[[BaseProcess], None]] = []
 
 @dataclass(frozen=True)
 class ProcessOutcome:
-    """What became of one process: its name, exit code and whether it overran."""
+    """What became of one process: its name, exit code and whether it overran; its PID, for the checks that
+    ask which processes one run covered (never printed: PIDs change from run to run)."""
 
     name: str
     exitcode: int | None
     overran: bool
+    pid: int | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ def run_with_deadline(processes: Sequence[BaseProcess], seconds: float, ready: A
     late = [p for p in processes if p.is_alive()]
     stop(late)
     late_set = set(map(id, late))
-    outcomes = tuple(ProcessOutcome(p.name, p.exitcode, id(p) in late_set) for p in processes)
+    outcomes = tuple(ProcessOutcome(p.name, p.exitcode, id(p) in late_set, p.pid) for p in processes)
     return DeadlineReport(float(seconds), outcomes)
 
 

@@ -581,6 +581,10 @@ def plot_speedup(records: Sequence[Record], cpus: int | None = None, ax: Any = N
 # ----------------------------------------------------------------------------- exercise checks
 
 
+#: Exercise 1's sizes, the smallest and the largest (its cell's ``small_sizes``): the records must span them.
+_CROSSOVER_RANGE = (4 * 2**10, 16 * MiB)
+
+
 @self_check("where shared memory starts to win")
 def check_crossover(feedback: Feedback, records: Sequence[Record], crossover: int | None) -> None:
     """Exercise 1: ``crossover`` is the smallest measured size from which shared memory
@@ -613,11 +617,14 @@ def check_crossover(feedback: Feedback, records: Sequence[Record], crossover: in
         if not wins[s]:
             break
         expected = s
-    feedback.expect(
-        len(sizes) >= 3,
-        f"you measured {len(sizes)} sizes",
-        f"measure at least 3 sizes (you have {len(sizes)}), so that there is a crossover to find",
-    )
+    if len(sizes) < 3 or sizes[0] > _CROSSOVER_RANGE[0] or sizes[-1] < _CROSSOVER_RANGE[1]:
+        feedback.fail(
+            f"you measured {len(sizes)} size(s), from {format_bytes(sizes[0])} to {format_bytes(sizes[-1])}: "
+            f"measure from {format_bytes(_CROSSOVER_RANGE[0])} (or less) to {format_bytes(_CROSSOVER_RANGE[1])} "
+            "(or more), as small_sizes in the cell does, so that the crossover, wherever it is, lies among them"
+        )
+        return
+    feedback.ok(f"you measured {len(sizes)} sizes, from {format_bytes(sizes[0])} to {format_bytes(sizes[-1])}")
     if crossover is None:
         feedback.expect(
             expected is None,

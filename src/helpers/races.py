@@ -456,6 +456,17 @@ def check_transfers(feedback: Feedback, report: DeadlineReport, balances: Any) -
                 "give each process the two different locks"
             )
             return
+    covered = {o.pid for o in report.outcomes}
+    if not all(n["pid"] in covered for n in runs):
+        feedback.fail(
+            "your report covers only one of the 2 processes that ran transfer_many: run both under one deadline, "
+            "run_with_deadline([p, q], seconds=5), so that they run at the same time and a deadlock between them "
+            "is caught"
+            if any(n["pid"] in covered for n in runs)
+            else "your report covers neither of the 2 processes that ran transfer_many: store what "
+            "run_with_deadline([p, q], seconds=5) returned in report"
+        )
+        return
     p, q = runs
     if {(p["source"], p["target"]), (q["source"], q["target"])} != {(0, 1), (1, 0)}:
         feedback.fail(

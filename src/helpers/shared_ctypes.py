@@ -387,13 +387,14 @@ def check_pool_total(feedback: Feedback, total: Any) -> None:
             )
         elif (size := _pool_size(workers)) is not None and size < 2:
             feedback.fail(
-                f"the pool that did the adding had {size} worker, so no two processes ever shared the Value: the "
-                "task asks for a Pool of 2 workers"
+                f"the pool that did the adding had {size} worker: the task asks for a Pool of 2 workers, so that "
+                "two processes share the Value"
             )
         else:
+            took = f"{len(workers)} pool worker(s)" if size is None else f"a pool of {size}: {len(workers)} worker(s)"
             feedback.ok(
-                f"{len(workers)} pool worker(s) added 1 to 100 into total, each given it by init_total in itself; "
-                "total holds 5050"
+                f"{took} added 1 to 100 into total, each given it by init_total in itself; total holds 5050"
+                + (" (with 100 tiny tasks, one worker may take them all)" if len(workers) < (size or 0) else "")
             )
     running = [p for p in _live_pools() if p._state == "RUN"]
     feedback.expect(
