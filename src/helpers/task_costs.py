@@ -137,10 +137,7 @@ class _Recorded:
         return self
 
     def __next__(self) -> Any:
-        return self.next()
-
-    def next(self, timeout: float | None = None) -> Any:
-        value = self._results.next(timeout)
+        value = next(self._results)  # an IMapIterator, or a generator over its chunks when chunksize > 1
         self._seen.append(value)
         return value
 
