@@ -162,9 +162,12 @@ def test_amdahl_and_its_inverse() -> None:
 
 
 def fake(times: dict[str, list[float]], as_if_measured: bool = True) -> list[Record]:
-    """Handoff records with chosen times, to test the crossover logic; ``as_if_measured`` enters them where
-    measure_handoff enters its own, so that the check takes them for measured in this process."""
-    sizes = [2**k * MiB for k in range(len(times["pickle"]))]
+    """Handoff records with chosen times at 1, 2, 4, ... MiB, to test the crossover logic, between a 4 KiB size where
+    pickling wins and a 16 MiB size where the same way wins as at the last chosen size (exercise 1's records span
+    4 KiB to 16 MiB); ``as_if_measured`` enters them where measure_handoff enters its own, so that the check takes
+    them for measured in this process."""
+    sizes = [4 * 2**10] + [2**k * MiB for k in range(len(times["pickle"]))] + [16 * MiB]
+    times = {m: [1.0 if m == "pickle" else 2.0, *ts, ts[-1]] for m, ts in times.items()}
     made = [Record("handoff", m, t, 1, size_bytes=s) for m, ts in times.items() for s, t in zip(sizes, ts, strict=True)]
     if as_if_measured:
         measuring._MEASURED_HERE.update((id(r), r) for r in made)
@@ -175,7 +178,7 @@ def test_the_crossover_check_refuses_records_written_by_hand() -> None:
     """A reviewer's answer: Record(...) objects made by hand, with a crossover that fits them, got all ✔."""
     times = {"pickle": [1.0, 1.0, 1.0], "shared_memory_with_copy": [2.0, 0.5, 0.5]}
     said = str(check_crossover(fake(times, as_if_measured=False), 2 * MiB))
-    assert "6 of your 6 records were not measured here" in said, said
+    assert "10 of your 10 records were not measured here" in said, said
     assert check_crossover(fake(times), 2 * MiB).passed
 
 
@@ -186,6 +189,13 @@ def test_the_crossover_check_accepts_the_answer_its_records_give() -> None:
     assert check_crossover(RECORDS, 8 * MiB).passed  # wins at 2 MiB too, but not at 4 MiB
     only_small = fake({"pickle": [1.0, 1.0, 1.0], "shared_memory_with_copy": [0.5, 2.0, 2.0]})
     assert check_crossover(only_small, None).passed
+
+
+def test_the_crossover_check_wants_the_exercises_range_of_sizes() -> None:
+    """A reviewer's answer: only the small sizes measured, where pickling always wins, and None got ✔."""
+    said = str(check_crossover([r for r in RECORDS if r.size_bytes <= 4 * MiB], None))
+    assert "you measured 4 size(s), from 4.0KiB to 4.0MiB" in said, said
+    assert "to 16.0MiB (or more)" in said, said
 
 
 @pytest.mark.parametrize("answer", [2 * MiB, MiB, 3 * MiB, None, "8 MiB"])
