@@ -142,6 +142,19 @@ def queue_fix(body: str) -> str:
     )
 
 
+#: Lesson 03's exercise 2 written whole: the imports, the two locks and the shared balances.
+TRANSFERS_CONTEXT = (
+    "from multiprocessing import Array, Lock, RLock, Process\n"
+    "from helpers import run_with_deadline\n"
+    "from helpers.races import transfer_many\n"
+    "lock_0, lock_1 = Lock(), Lock()\n"
+    "balances = Array('i', [100, 100])\n"
+)
+#: ... then p and q, both taking lock_0 first, in opposite directions, 1,000 transfers each (the right processes).
+TRANSFERS_PQ = (
+    TRANSFERS_CONTEXT + "p = Process(target=transfer_many, args=(lock_0, lock_1, balances, 0, 1, 1000))\n"
+    "q = Process(target=transfer_many, args=(lock_0, lock_1, balances, 1, 0, 1000))\n"
+)
 #: What lesson 04's exercise 1 has from the lesson before its starter cell, as an answer written whole repeats it.
 NORMALIZE_CONTEXT = (
     "from multiprocessing import Process\n"
@@ -1386,12 +1399,7 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
         Answer(
             "100 each",
             (
-                "from multiprocessing import Array, Lock, RLock, Process\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.races import transfer_many\n"
-                "lock_0, lock_1 = Lock(), Lock()\n"
-                "balances = Array('i', [100, 100])\n"
-                "p = Process(target=transfer_many, args=(lock_0, lock_1, balances, 0, 1, 100))\n"
+                TRANSFERS_CONTEXT + "p = Process(target=transfer_many, args=(lock_0, lock_1, balances, 0, 1, 100))\n"
                 "q = Process(target=transfer_many, args=(lock_0, lock_1, balances, 1, 0, 100))\n"
                 "report = run_with_deadline([p, q], seconds=5)"
             ),
@@ -1400,12 +1408,7 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
         Answer(
             "same lock twice",
             (
-                "from multiprocessing import Array, Lock, RLock, Process\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.races import transfer_many\n"
-                "lock_0, lock_1 = Lock(), Lock()\n"
-                "balances = Array('i', [100, 100])\n"
-                "p = Process(target=transfer_many, args=(lock_0, lock_0, balances, 0, 1, 1000))\n"
+                TRANSFERS_CONTEXT + "p = Process(target=transfer_many, args=(lock_0, lock_0, balances, 0, 1, 1000))\n"
                 "q = Process(target=transfer_many, args=(lock_0, lock_0, balances, 1, 0, 1000))\n"
                 "report = run_with_deadline([p, q], seconds=5)"
             ),
@@ -1414,12 +1417,7 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
         Answer(
             "one in the parent",
             (
-                "from multiprocessing import Array, Lock, RLock, Process\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.races import transfer_many\n"
-                "lock_0, lock_1 = Lock(), Lock()\n"
-                "balances = Array('i', [100, 100])\n"
-                "p = Process(target=transfer_many, args=(lock_0, lock_1, balances, 0, 1, 1000))\n"
+                TRANSFERS_CONTEXT + "p = Process(target=transfer_many, args=(lock_0, lock_1, balances, 0, 1, 1000))\n"
                 "report = run_with_deadline([p], seconds=5)\n"
                 "transfer_many(lock_0, lock_1, balances, 1, 0, 1000)"
             ),
@@ -1428,12 +1426,8 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
         Answer(
             "own locks each",
             (
-                "from multiprocessing import Array, Lock, RLock, Process\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.races import transfer_many\n"
-                "lock_0, lock_1 = Lock(), Lock()\n"
-                "balances = Array('i', [100, 100])\n"
-                "a, b, c, d = Lock(), Lock(), Lock(), Lock()  # kept: a spawn child opens them after start()\n"
+                TRANSFERS_CONTEXT
+                + "a, b, c, d = Lock(), Lock(), Lock(), Lock()  # kept: a spawn child opens them after start()\n"
                 "p = Process(target=transfer_many, args=(a, b, balances, 0, 1, 1000))\n"
                 "q = Process(target=transfer_many, args=(c, d, balances, 1, 0, 1000))\n"
                 "report = run_with_deadline([p, q], seconds=5)"
@@ -1443,42 +1437,20 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
         Answer(
             "only p",
             (
-                "from multiprocessing import Array, Lock, RLock, Process\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.races import transfer_many\n"
-                "lock_0, lock_1 = Lock(), Lock()\n"
-                "balances = Array('i', [100, 100])\n"
-                "p = Process(target=transfer_many, args=(lock_0, lock_1, balances, 0, 1, 1000))\n"
+                TRANSFERS_CONTEXT + "p = Process(target=transfer_many, args=(lock_0, lock_1, balances, 0, 1, 1000))\n"
                 "report = run_with_deadline([p], seconds=5)"
             ),
             ("start two",),
         ),
         Answer(
             "one after the other",
-            (
-                "from multiprocessing import Array, Lock, RLock, Process\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.races import transfer_many\n"
-                "lock_0, lock_1 = Lock(), Lock()\n"
-                "balances = Array('i', [100, 100])\n"
-                "p = Process(target=transfer_many, args=(lock_0, lock_1, balances, 0, 1, 1000))\n"
-                "q = Process(target=transfer_many, args=(lock_0, lock_1, balances, 1, 0, 1000))\n"
-                "run_with_deadline([p], seconds=5)\n"
-                "report = run_with_deadline([q], seconds=5)"
-            ),
+            (TRANSFERS_PQ + "run_with_deadline([p], seconds=5)\nreport = run_with_deadline([q], seconds=5)"),
             ("covers only one of the 2 processes", "run_with_deadline([p, q], seconds=5)"),
         ),
         Answer(
             "a report of another run",
             (
-                "from multiprocessing import Array, Lock, RLock, Process\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.races import transfer_many\n"
-                "lock_0, lock_1 = Lock(), Lock()\n"
-                "balances = Array('i', [100, 100])\n"
-                "p = Process(target=transfer_many, args=(lock_0, lock_1, balances, 0, 1, 1000))\n"
-                "q = Process(target=transfer_many, args=(lock_0, lock_1, balances, 1, 0, 1000))\n"
-                "run_with_deadline([p, q], seconds=5)\n"
+                TRANSFERS_PQ + "run_with_deadline([p, q], seconds=5)\n"
                 "report = run_with_deadline([Process(target=print, args=('done',))], seconds=5)"
             ),
             ("covers neither of the 2 processes",),
@@ -1486,12 +1458,8 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
         Answer(
             "right: comprehension",
             (
-                "from multiprocessing import Array, Lock, RLock, Process\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.races import transfer_many\n"
-                "lock_0, lock_1 = Lock(), Lock()\n"
-                "balances = Array('i', [100, 100])\n"
-                "procs = [Process(target=transfer_many, args=(lock_0, lock_1, balances, s, t, 1000)) for "
+                TRANSFERS_CONTEXT
+                + "procs = [Process(target=transfer_many, args=(lock_0, lock_1, balances, s, t, 1000)) for "
                 "s, t in ((0, 1), (1, 0))]\n"
                 "report = run_with_deadline(procs, seconds=5)"
             ),
@@ -1499,12 +1467,7 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
         Answer(
             "right: variables, one RLock",
             (
-                "from multiprocessing import Array, Lock, RLock, Process\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.races import transfer_many\n"
-                "lock_0, lock_1 = Lock(), Lock()\n"
-                "balances = Array('i', [100, 100])\n"
-                "both = RLock()\n"
+                TRANSFERS_CONTEXT + "both = RLock()\n"
                 "forward = (both, both, balances, 0, 1, 1000)\n"
                 "back = (both, both, balances, 1, 0, 1000)\n"
                 "p, q = Process(target=transfer_many, args=forward), Process(target=transfer_many, args=back)\n"
@@ -1514,12 +1477,7 @@ FRESH_EYES: dict[tuple[str, int], tuple[Answer, ...]] = {
         Answer(
             "right: helper with kwargs",
             (
-                "from multiprocessing import Array, Lock, RLock, Process\n"
-                "from helpers import run_with_deadline\n"
-                "from helpers.races import transfer_many\n"
-                "lock_0, lock_1 = Lock(), Lock()\n"
-                "balances = Array('i', [100, 100])\n"
-                "def make(source, target):\n"
+                TRANSFERS_CONTEXT + "def make(source, target):\n"
                 "    return Process(target=transfer_many, kwargs=dict(first=lock_0, second=lock_1, "
                 "balances=balances, source=source, target=target, times=1000))\n"
                 "report = run_with_deadline([make(0, 1), make(1, 0)], seconds=5)"
